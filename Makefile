@@ -10,6 +10,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.defaultORTLibrary=$(ORT_LIB)
 export RUNNER_TEST_ORT_LIB := $(ORT_LIB)
 export RUNNER_TEST_NODE_DIR := $(DEPS_DIR)/node
 export RUNNER_TEST_FIXTURES := $(DEPS_DIR)/fixtures
+export RUNNER_TEST_TOKENIZERS := $(DEPS_DIR)/tokenizers
 
 .PHONY: help deps build run test test-short bench fixtures lint fmt clean
 
