@@ -37,7 +37,7 @@ test-short: ## run the tests that need no ONNX Runtime or fixtures
 	$(GO) test -short ./...
 
 bench: deps fixtures build ## compare runner with its peers on the same models; prints ratios
-	$(GO) run ./internal/bench/runbench
+	RUNNER_BIN=$(CURDIR)/bin/runner $(GO) run ./internal/bench/runbench $(SUITES)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
