@@ -17,7 +17,7 @@ export RUNNER_TEST_TOKENIZERS := $(DEPS_DIR)/tokenizers
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## fetch ONNX Runtime (npm onnxruntime-node) and the reference tools, pinned and checked
+deps: ## fetch ONNX Runtime (npm onnxruntime-node), the reference tools and real tokenizers, pinned and checked
 	scripts/deps.sh all
 
 build: ## build bin/runner
@@ -27,7 +27,7 @@ run: deps build ## set up and start the server (ready for `runner pull`)
 	bin/runner serve
 
 fixtures: deps ## generate the test and benchmark models (cached under .deps/fixtures)
-	$(GO) run ./internal/fixtures/genfixtures -out $(RUNNER_TEST_FIXTURES)
+	$(GO) run ./internal/fixtures/genfixtures -out $(RUNNER_TEST_FIXTURES) -tokenizers $(RUNNER_TEST_TOKENIZERS)
 
 test: deps fixtures ## set up and run every test
 	$(GO) vet ./...
