@@ -73,7 +73,8 @@ type Builder struct {
 type state struct {
 	graph    *onnxpb.GraphProto
 	defined  map[string]bool // every value name in use
-	nodes    map[string]int  // node names in use, with the next suffix
+	nodes    map[string]bool // node names in use
+	suffix   map[string]int  // next number to try after a node name
 	producer map[string]*onnxpb.NodeProto
 	consts   map[string]Value // constants made by the Const helpers, by content
 	domains  map[string]bool  // operator domains the nodes use
@@ -91,7 +92,8 @@ func Edit(g *onnxpb.GraphProto) *Builder {
 	st := &state{
 		graph:    g,
 		defined:  map[string]bool{},
-		nodes:    map[string]int{},
+		nodes:    map[string]bool{},
+		suffix:   map[string]int{},
 		producer: map[string]*onnxpb.NodeProto{},
 		consts:   map[string]Value{},
 		domains:  map[string]bool{},
@@ -103,7 +105,7 @@ func Edit(g *onnxpb.GraphProto) *Builder {
 		st.defined[t.GetName()] = true
 	}
 	for _, n := range g.GetNode() {
-		st.nodes[n.GetName()]++
+		st.nodes[n.GetName()] = true
 		st.domains[n.GetDomain()] = true
 		for _, o := range n.GetOutput() {
 			st.defined[o] = true
@@ -403,12 +405,18 @@ func (b *Builder) nodeName(n Node) string {
 		base = n.Op
 	}
 	base = b.scope + "/" + base
+	k := b.st.suffix[base]
 	name := base
-	if k := b.st.nodes[base]; k > 0 {
-		name = base + "_" + strconv.Itoa(k)
+	for ; ; k++ {
+		if k > 0 {
+			name = base + "_" + strconv.Itoa(k)
+		}
+		if !b.st.nodes[name] {
+			break
+		}
 	}
-	b.st.nodes[base]++
-	b.st.nodes[name]++
+	b.st.suffix[base] = k + 1
+	b.st.nodes[name] = true
 	return name
 }
 
