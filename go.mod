@@ -6,3 +6,5 @@ require (
 	github.com/spf13/pflag v1.1.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require github.com/yalue/onnxruntime_go v1.27.0 // indirect
