@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"runner/modelstore/hubid"
 )
 
 // cacheDir is a Hugging Face hub cache (HF_HUB_CACHE), laid out exactly as
@@ -23,12 +25,6 @@ import (
 //	models--org--name/trees/<commit>.json
 type cacheDir string
 
-// RepoFolder returns the cache folder name of a model repository:
-// "models--" plus the id with "/" replaced by "--".
-func RepoFolder(repo string) string {
-	return "models--" + strings.ReplaceAll(repo, "/", "--")
-}
-
 // repoFromFolder inverts RepoFolder; ok is false for other folders.
 func repoFromFolder(name string) (string, bool) {
 	rest, ok := strings.CutPrefix(name, "models--")
@@ -38,14 +34,16 @@ func repoFromFolder(name string) (string, bool) {
 	return strings.Replace(rest, "--", "/", 1), true
 }
 
-func (c cacheDir) repoDir(repo string) string { return filepath.Join(string(c), RepoFolder(repo)) }
+func (c cacheDir) repoDir(repo string) string {
+	return filepath.Join(string(c), hubid.RepoFolder(repo))
+}
 
 func (c cacheDir) blobPath(repo, etag string) string {
 	return filepath.Join(c.repoDir(repo), "blobs", etag)
 }
 
 func (c cacheDir) lockPath(repo, etag string) string {
-	return filepath.Join(string(c), ".locks", RepoFolder(repo), etag+".lock")
+	return filepath.Join(string(c), ".locks", hubid.RepoFolder(repo), etag+".lock")
 }
 
 func (c cacheDir) snapshotDir(repo, commit string) string {
@@ -60,7 +58,7 @@ func (c cacheDir) refPath(repo, rev string) (string, error) {
 // revision is its own commit. It is lenient where Python is strict: a
 // trailing newline written by another tool is ignored.
 func (c cacheDir) readRef(repo, rev string) (string, bool) {
-	if IsCommit(rev) {
+	if hubid.IsCommit(rev) {
 		return rev, true
 	}
 	p, err := c.refPath(repo, rev)
@@ -72,13 +70,13 @@ func (c cacheDir) readRef(repo, rev string) (string, bool) {
 		return "", false
 	}
 	commit := strings.TrimSpace(string(b))
-	return commit, IsCommit(commit)
+	return commit, hubid.IsCommit(commit)
 }
 
 // writeRef points refs/<rev> at commit, atomically and without a newline,
 // and only when rev is not the commit itself and the content changes.
 func (c cacheDir) writeRef(repo, rev, commit string, mode fs.FileMode) error {
-	if rev == commit || IsCommit(rev) {
+	if rev == commit || hubid.IsCommit(rev) {
 		return nil
 	}
 	p, err := c.refPath(repo, rev)

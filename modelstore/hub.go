@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"runner/modelstore/hubid"
 )
 
 // hub is a client of the Hub protocol (HUB_PROTOCOL.md) for one endpoint.
@@ -119,7 +121,7 @@ func (h *hub) newRequest(ctx context.Context, method, u string) (*http.Request, 
 func (h *hub) url(path string) string { return h.endpoint.String() + path }
 
 func (h *hub) resolveURL(repo, rev, path string) string {
-	return h.url("/" + repo + "/resolve/" + EscapeRevision(rev) + "/" + EscapePath(path))
+	return h.url("/" + repo + "/resolve/" + hubid.EscapeRevision(rev) + "/" + hubid.EscapePath(path))
 }
 
 // checkStatus turns an error answer into a *HubError (nil for 2xx/3xx).
@@ -260,10 +262,10 @@ func (h *hub) resolveRevision(ctx context.Context, repo, rev string, retries int
 		SHA string `json:"sha"`
 	}
 	op := "resolve " + repo + "@" + rev
-	if _, err := h.getJSON(ctx, op, h.url("/api/models/"+repo+"/revision/"+EscapeRevision(rev)), retries, &info); err != nil {
+	if _, err := h.getJSON(ctx, op, h.url("/api/models/"+repo+"/revision/"+hubid.EscapeRevision(rev)), retries, &info); err != nil {
 		return "", err
 	}
-	if !IsCommit(info.SHA) {
+	if !hubid.IsCommit(info.SHA) {
 		return "", fmt.Errorf("%s: %w: sha %q is not a commit", op, ErrBadResponse, info.SHA)
 	}
 	return info.SHA, nil
@@ -308,7 +310,7 @@ type treeEntry struct {
 // pages.
 func (h *hub) listTree(ctx context.Context, repo, commit string, retries int) ([]RepoFile, error) {
 	op := "list " + repo + "@" + commit
-	next := h.url("/api/models/" + repo + "/tree/" + EscapeRevision(commit) + "?recursive=true&expand=false")
+	next := h.url("/api/models/" + repo + "/tree/" + hubid.EscapeRevision(commit) + "?recursive=true&expand=false")
 	var files []RepoFile
 	for pages := 0; next != ""; pages++ {
 		if pages > 100000 {

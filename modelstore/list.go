@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"runner/modelstore/hubid"
 )
 
 // List returns the models in the cache: one entry per revision name and
@@ -48,7 +50,7 @@ func (s *Store) listRepo(repo string) []*Model {
 	var models []*Model
 	for _, snap := range snaps {
 		commit := snap.Name()
-		if !snap.IsDir() || !IsCommit(commit) {
+		if !snap.IsDir() || !hubid.IsCommit(commit) {
 			continue
 		}
 		revs := names[commit]
@@ -154,7 +156,7 @@ func (s *Store) Remove(ctx context.Context, reference string) error {
 // dropRevision removes a ref and, when no other ref points to its commit,
 // the snapshot and what is recorded of it.
 func (s *Store) dropRevision(repo, rev, commit string) error {
-	if !IsCommit(rev) {
+	if !hubid.IsCommit(rev) {
 		p, err := s.cache.refPath(repo, rev)
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package modelstore
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -51,41 +50,6 @@ func checkRevision(rev string) error {
 	}
 	return nil
 }
-
-var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
-// IsCommit reports whether rev is a full lowercase 40-hex commit hash, which
-// never gets a ref and is served from the cache without any request.
-func IsCommit(rev string) bool { return commitRE.MatchString(rev) }
-
-// escape percent-encodes s as Python's urllib.parse.quote does: every UTF-8
-// byte outside A-Z a-z 0-9 _ . - ~ becomes %XX, and "/" is kept only when
-// keepSlash is set.
-func escape(s string, keepSlash bool) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '_', c == '.', c == '-', c == '~', c == '/' && keepSlash:
-			b.WriteByte(c)
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
-	}
-	return b.String()
-}
-
-// EscapePath encodes a repo file path for a URL, keeping "/".
-func EscapePath(p string) string { return escape(p, true) }
-
-// EscapeRevision encodes a revision for a URL, "/" included
-// (refs/pr/1 becomes refs%2Fpr%2F1).
-func EscapeRevision(rev string) string { return escape(rev, false) }
 
 // Match reports whether name matches pattern with Python's fnmatch rules, as
 // huggingface_hub's allow and ignore patterns do: "*" matches any run of

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+
+	"runner/modelstore/hubid"
 )
 
 // PullOptions adjust one pull.
@@ -54,7 +56,7 @@ func (s *Store) Pull(ctx context.Context, reference string, opts PullOptions) (*
 		return m, err
 	}
 	p.status(StatusPullingManifest)
-	if s.opts.Offline || IsCommit(ref.Rev()) {
+	if s.opts.Offline || hubid.IsCommit(ref.Rev()) {
 		m, cerr := s.fromCache(ref, opts.Include, opts.Exclude)
 		if cerr == nil {
 			m.FromCache = s.opts.Offline
@@ -114,7 +116,7 @@ func (s *Store) Pull(ctx context.Context, reference string, opts PullOptions) (*
 // from trees/<commit>.json when cached.
 func (s *Store) manifest(ctx context.Context, ref Ref, retries int) (string, []RepoFile, error) {
 	commit := ref.Rev()
-	if !IsCommit(commit) {
+	if !hubid.IsCommit(commit) {
 		var err error
 		if commit, err = s.hub.resolveRevision(ctx, ref.Repo, ref.Rev(), retries); err != nil {
 			return "", nil, err
@@ -145,7 +147,7 @@ func (s *Store) fetchAll(ctx context.Context, repo, commit string, files []RepoF
 		g.Go(func() error {
 			n, created, err := s.fetchBlob(gctx, repo, commit, f, p)
 			var missing *entryMissing
-			if errors.As(err, &missing) && IsCommit(missing.commit) {
+			if errors.As(err, &missing) && hubid.IsCommit(missing.commit) {
 				if werr := s.cache.writeNoExist(repo, missing.commit, f.Path); werr != nil {
 					s.log.Warn("cannot record a missing file", "file", f.Path, "err", werr)
 				}

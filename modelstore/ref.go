@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
+	"runner/modelstore/hubid"
 	"runner/quant"
 )
 
@@ -26,7 +26,7 @@ type Ref struct {
 }
 
 // DefaultRevision is the revision used when a reference names none.
-const DefaultRevision = "main"
+const DefaultRevision = hubid.DefaultRevision
 
 // Local reports whether the reference is a local directory.
 func (r Ref) Local() bool { return r.Dir != "" }
@@ -98,7 +98,7 @@ func ParseRef(s string) (Ref, error) {
 		r.Variant = parseVariant(rest[i+1:])
 		rest = rest[:i]
 	}
-	if !ValidRepoID(rest) {
+	if !hubid.ValidRepoID(rest) {
 		if st, err := os.Stat(s); err == nil && st.IsDir() {
 			return parseLocal(s)
 		}
@@ -155,26 +155,4 @@ func expandHome(p string) string {
 		}
 	}
 	return p
-}
-
-var repoPart = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$`)
-
-// ValidRepoID reports whether id is a valid Hub repository id: an optional
-// namespace and a name, each of letters, digits, "_", "." and "-", starting
-// and ending with a letter, digit or "_", at most 96 characters, without
-// "--" or "..", not ending in ".git".
-func ValidRepoID(id string) bool {
-	if strings.Contains(id, "--") || strings.Contains(id, "..") || strings.HasSuffix(id, ".git") {
-		return false
-	}
-	parts := strings.Split(id, "/")
-	if len(parts) > 2 {
-		return false
-	}
-	for _, p := range parts {
-		if !repoPart.MatchString(p) {
-			return false
-		}
-	}
-	return true
 }

@@ -49,7 +49,7 @@ import (
 	"strings"
 	"time"
 
-	"runner/modelstore"
+	"runner/modelstore/hubid"
 )
 
 // Options configure a mirror.
@@ -156,7 +156,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, segs []string) {
 		writeError(w, "", errRepoNotFound)
 		return
 	}
-	rev := modelstore.DefaultRevision
+	rev := hubid.DefaultRevision
 	switch {
 	case len(rest) == 0:
 		s.info(w, r, repo, rev)
@@ -336,7 +336,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, segs []string) 
 	}
 	if !f.lfs() {
 		// Like the Hub: a relative redirect to the content by commit.
-		loc := "/api/resolve-cache/models/" + repo + "/" + snap.commit + "/" + modelstore.EscapePath(f.path) +
+		loc := "/api/resolve-cache/models/" + repo + "/" + snap.commit + "/" + hubid.EscapePath(f.path) +
 			"?etag=" + url.QueryEscape(`"`+f.blobID+`"`)
 		setFileHeaders(w, snap.commit, f)
 		w.Header().Set("Location", loc)
@@ -352,9 +352,9 @@ func (s *Server) resolveCache(w http.ResponseWriter, r *http.Request, segs []str
 	var repo, commit string
 	var rest []string
 	switch {
-	case len(segs) >= 4 && modelstore.IsCommit(segs[2]):
+	case len(segs) >= 4 && hubid.IsCommit(segs[2]):
 		repo, commit, rest = segs[0]+"/"+segs[1], segs[2], segs[3:]
-	case len(segs) >= 3 && modelstore.IsCommit(segs[1]):
+	case len(segs) >= 3 && hubid.IsCommit(segs[1]):
 		repo, commit, rest = segs[0], segs[1], segs[2:]
 	default:
 		http.NotFound(w, r)

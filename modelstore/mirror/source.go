@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"runner/modelstore"
+	"runner/modelstore/hubid"
 )
 
 // Errors a source answers with; the server turns them into the Hub's
@@ -172,7 +172,7 @@ type dirSource struct {
 }
 
 func (d *dirSource) snapshot(repo, rev string) (*snapshot, error) {
-	if !modelstore.ValidRepoID(repo) {
+	if !hubid.ValidRepoID(repo) {
 		return nil, errRepoNotFound
 	}
 	dir := filepath.Join(d.root, filepath.FromSlash(repo))
@@ -223,7 +223,7 @@ func (d *dirSource) snapshot(repo, rev string) (*snapshot, error) {
 		fmt.Fprintf(c, "%s\x00%s\n", f.path, f.blobID)
 	}
 	snap.commit = hex.EncodeToString(c.Sum(nil))
-	if rev != modelstore.DefaultRevision && rev != snap.commit {
+	if rev != hubid.DefaultRevision && rev != snap.commit {
 		return nil, errRevisionNotFound
 	}
 	return snap, nil
@@ -237,15 +237,15 @@ type cacheSource struct {
 }
 
 func (c *cacheSource) snapshot(repo, rev string) (*snapshot, error) {
-	if !modelstore.ValidRepoID(repo) {
+	if !hubid.ValidRepoID(repo) {
 		return nil, errRepoNotFound
 	}
-	repoDir := filepath.Join(c.root, modelstore.RepoFolder(repo))
+	repoDir := filepath.Join(c.root, hubid.RepoFolder(repo))
 	if st, err := os.Stat(repoDir); err != nil || !st.IsDir() {
 		return nil, errRepoNotFound
 	}
 	commit := rev
-	if !modelstore.IsCommit(rev) {
+	if !hubid.IsCommit(rev) {
 		if strings.Contains(rev, "..") {
 			return nil, errRevisionNotFound
 		}
@@ -256,7 +256,7 @@ func (c *cacheSource) snapshot(repo, rev string) (*snapshot, error) {
 		commit = strings.TrimSpace(string(b))
 	}
 	snapDir := filepath.Join(repoDir, "snapshots", commit)
-	if !modelstore.IsCommit(commit) {
+	if !hubid.IsCommit(commit) {
 		return nil, errRevisionNotFound
 	}
 	if st, err := os.Stat(snapDir); err != nil || !st.IsDir() {
