@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"runner/onnx"
+)
+
+// Run feeds the model one tensor per graph input (by name) and returns every
+// graph output by name.
+//
+// Outputs named in into are written in place into the given tensors, which
+// must have exactly the shape and type the model produces: callers on hot
+// paths use this to reuse buffers. Other outputs are allocated.
+//
+// Cancelling ctx terminates the run inside ONNX Runtime; Run then returns an
+// error that wraps ctx.Err().
+func (s *Session) Run(ctx context.Context, in map[string]*Tensor, into map[string]*Tensor) (map[string]*Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkInputs(in); err != nil {
+		return nil, err
+	}
+	for name := range into {
+		if !s.hasOutput(name) {
+			return nil, fmt.Errorf("%w: model %s has no output %q (it has %s)", ErrBadInput, s.Name(), name, strings.Join(s.outs, ", "))
+		}
+	}
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("run %s: %w", s.Name(), ErrClosed)
+	}
+
+	values := make([]ort.Value, len(s.ins)+len(s.outs))
+	defer func() {
+		for _, v := range values {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	inVals, outVals := values[:len(s.ins)], values[len(s.ins):]
+	for i, name := range s.ins {
+		v, err := in[name].ortValue()
+		if err != nil {
+			return nil, fmt.Errorf("%w: model %s: input %q: %w", ErrBadInput, s.Name(), name, err)
+		}
+		inVals[i] = v
+	}
+	for i, name := range s.outs {
+		if t := into[name]; t != nil {
+			v, err := t.ortValue()
+			if err != nil {
+				return nil, fmt.Errorf("%w: model %s: output buffer %q: %w", ErrBadInput, s.Name(), name, err)
+			}
+			outVals[i] = v
+		}
+	}
+
+	opts, err := ort.NewRunOptions()
+	if err != nil {
+		return nil, fmt.Errorf("run %s: run options: %w", s.Name(), err)
+	}
+	defer opts.Destroy()
+	stop := context.AfterFunc(ctx, func() { _ = opts.Terminate() })
+	err = s.ort.RunWithOptions(inVals, outVals, opts)
+	stop()
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("run %s: %w", s.Name(), ctxErr)
+		}
+		return nil, fmt.Errorf("run %s: %w", s.Name(), err)
+	}
+
+	out := make(map[string]*Tensor, len(s.outs))
+	for i, name := range s.outs {
+		if t := into[name]; t != nil {
+			out[name] = t
+			continue
+		}
+		t, err := fromORT(outVals[i])
+		if err != nil {
+			return nil, fmt.Errorf("run %s: output %q: %w", s.Name(), name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func (s *Session) hasOutput(name string) bool {
+	for _, o := range s.outs {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkInputs reports, in words, how the inputs fail to fit the model: a
+// missing or unknown name, a wrong element type, rank or fixed dimension, or
+// one symbolic dimension (batch_size) given two different sizes.
+func (s *Session) checkInputs(in map[string]*Tensor) error {
+	var missing, unknown []string
+	for _, name := range s.ins {
+		if in[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	for name := range in {
+		if _, ok := s.inSpec[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	sort.Strings(unknown)
+	switch {
+	case len(missing) > 0:
+		return fmt.Errorf("%w: model %s needs input %s", ErrBadInput, s.Name(), strings.Join(missing, ", "))
+	case len(unknown) > 0:
+		return fmt.Errorf("%w: model %s has no input %s (it takes %s)", ErrBadInput, s.Name(), strings.Join(unknown, ", "), strings.Join(s.ins, ", "))
+	}
+	symbols := map[string]int64{}
+	symbolOwner := map[string]string{}
+	for _, name := range s.ins {
+		spec, t := s.inSpec[name], in[name]
+		if t.Type() != spec.Elem {
+			return fmt.Errorf("%w: model %s: input %q must be %s, got %s", ErrBadInput, s.Name(), name, spec.Elem, t.Type())
+		}
+		if !spec.HasShape {
+			continue
+		}
+		shape := t.Shape()
+		if len(shape) != len(spec.Shape) {
+			return fmt.Errorf("%w: model %s: input %q must have %d dimensions %s, got shape %v", ErrBadInput, s.Name(), name, len(spec.Shape), dimsString(spec.Shape), shape)
+		}
+		for i, d := range spec.Shape {
+			switch {
+			case d.Fixed() && shape[i] != d.Value:
+				return fmt.Errorf("%w: model %s: input %q dimension %d must be %d, got shape %v", ErrBadInput, s.Name(), name, i, d.Value, shape)
+			case d.Param != "":
+				if prev, ok := symbols[d.Param]; ok && prev != shape[i] {
+					return fmt.Errorf("%w: model %s: %s is %d in input %q but %d in input %q", ErrBadInput, s.Name(), d.Param, prev, symbolOwner[d.Param], shape[i], name)
+				}
+				symbols[d.Param], symbolOwner[d.Param] = shape[i], name
+			}
+		}
+	}
+	return nil
+}
+
+func dimsString(dims []onnx.Dim) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = d.String()
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// IsBadInput reports whether err is a caller's mistake rather than a
+// failure of the model or runtime.
+func IsBadInput(err error) bool { return errors.Is(err, ErrBadInput) }
