@@ -218,7 +218,7 @@ func ValueInfo(name string, elem onnx.ElemType, dims ...onnx.Dim) *onnxpb.ValueI
 	return &onnxpb.ValueInfoProto{
 		Name: &name,
 		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
-			ElemType: proto32(int32(elem)),
+			ElemType: proto.Int32(int32(elem)),
 			Shape:    shape,
 		}}},
 	}
@@ -456,10 +456,10 @@ func Attribute(name string, v any) (*onnxpb.AttributeProto, error) {
 	typ := func(t onnxpb.AttributeProto_AttributeType) { a.Type = t.Enum() }
 	switch v := v.(type) {
 	case int:
-		a.I = proto64(int64(v))
+		a.I = proto.Int64(int64(v))
 		typ(onnxpb.AttributeProto_INT)
 	case int64:
-		a.I = proto64(v)
+		a.I = proto.Int64(v)
 		typ(onnxpb.AttributeProto_INT)
 	case float32:
 		a.F = &v
@@ -544,10 +544,10 @@ func (b *Builder) Model(opts ModelOptions) (*onnxpb.ModelProto, error) {
 			domain = ""
 		}
 		listed[domain] = true
-		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(domain), Version: proto64(o.Version)})
+		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(domain), Version: proto.Int64(o.Version)})
 	}
 	if !listed[""] {
-		m.OpsetImport = append([]*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto64(DefaultOpset)}}, m.OpsetImport...)
+		m.OpsetImport = append([]*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(DefaultOpset)}}, m.OpsetImport...)
 	}
 	var extra []string
 	for d := range b.st.domains {
@@ -557,7 +557,7 @@ func (b *Builder) Model(opts ModelOptions) (*onnxpb.ModelProto, error) {
 	}
 	sort.Strings(extra)
 	for _, d := range extra {
-		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(d), Version: proto64(1)})
+		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(d), Version: proto.Int64(1)})
 	}
 	for _, e := range opts.Metadata {
 		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(e.Key), Value: proto.String(e.Value)})
@@ -565,5 +565,3 @@ func (b *Builder) Model(opts ModelOptions) (*onnxpb.ModelProto, error) {
 	return m, nil
 }
 
-func proto64(v int64) *int64 { return &v }
-func proto32(v int32) *int32 { return &v }
