@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -25,7 +27,8 @@ func (s *Session) Run(ctx context.Context, in map[string]*Tensor, into map[strin
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkInputs(in); err != nil {
+	symbols, err := s.checkInputs(in)
+	if err != nil {
 		return nil, err
 	}
 	for name := range into {
@@ -43,11 +46,10 @@ func (s *Session) Run(ctx context.Context, in map[string]*Tensor, into map[strin
 	values := make([]ort.Value, len(s.ins)+len(s.outs))
 	defer func() {
 		for _, v := range values {
-			if v != nil {
-				v.Destroy()
-			}
+			destroyValue(v)
 		}
 	}()
+	into = s.allocateOutputs(into, symbols)
 	inVals, outVals := values[:len(s.ins)], values[len(s.ins):]
 	for i, name := range s.ins {
 		v, err := in[name].ortValue()
@@ -96,6 +98,16 @@ func (s *Session) Run(ctx context.Context, in map[string]*Tensor, into map[strin
 	return out, nil
 }
 
+// destroyValue destroys an ONNX Runtime value. onnxruntime_go can leave a
+// nil pointer inside a non-nil interface when it fails to convert an
+// output, so check for both.
+func destroyValue(v ort.Value) {
+	if v == nil || reflect.ValueOf(v).IsNil() {
+		return
+	}
+	_ = v.Destroy()
+}
+
 func (s *Session) hasOutput(name string) bool {
 	for _, o := range s.outs {
 		if o == name {
@@ -108,7 +120,7 @@ func (s *Session) hasOutput(name string) bool {
 // checkInputs reports, in words, how the inputs fail to fit the model: a
 // missing or unknown name, a wrong element type, rank or fixed dimension, or
 // one symbolic dimension (batch_size) given two different sizes.
-func (s *Session) checkInputs(in map[string]*Tensor) error {
+func (s *Session) checkInputs(in map[string]*Tensor) (map[string]int64, error) {
 	var missing, unknown []string
 	for _, name := range s.ins {
 		if in[name] == nil {
@@ -123,37 +135,76 @@ func (s *Session) checkInputs(in map[string]*Tensor) error {
 	sort.Strings(unknown)
 	switch {
 	case len(missing) > 0:
-		return fmt.Errorf("%w: model %s needs input %s", ErrBadInput, s.Name(), strings.Join(missing, ", "))
+		return nil, fmt.Errorf("%w: model %s needs input %s", ErrBadInput, s.Name(), strings.Join(missing, ", "))
 	case len(unknown) > 0:
-		return fmt.Errorf("%w: model %s has no input %s (it takes %s)", ErrBadInput, s.Name(), strings.Join(unknown, ", "), strings.Join(s.ins, ", "))
+		return nil, fmt.Errorf("%w: model %s has no input %s (it takes %s)", ErrBadInput, s.Name(), strings.Join(unknown, ", "), strings.Join(s.ins, ", "))
 	}
 	symbols := map[string]int64{}
 	symbolOwner := map[string]string{}
 	for _, name := range s.ins {
 		spec, t := s.inSpec[name], in[name]
 		if t.Type() != spec.Elem {
-			return fmt.Errorf("%w: model %s: input %q must be %s, got %s", ErrBadInput, s.Name(), name, spec.Elem, t.Type())
+			return nil, fmt.Errorf("%w: model %s: input %q must be %s, got %s", ErrBadInput, s.Name(), name, spec.Elem, t.Type())
 		}
 		if !spec.HasShape {
 			continue
 		}
 		shape := t.Shape()
 		if len(shape) != len(spec.Shape) {
-			return fmt.Errorf("%w: model %s: input %q must have %d dimensions %s, got shape %v", ErrBadInput, s.Name(), name, len(spec.Shape), dimsString(spec.Shape), shape)
+			return nil, fmt.Errorf("%w: model %s: input %q must have %d dimensions %s, got shape %v", ErrBadInput, s.Name(), name, len(spec.Shape), dimsString(spec.Shape), shape)
 		}
 		for i, d := range spec.Shape {
 			switch {
 			case d.Fixed() && shape[i] != d.Value:
-				return fmt.Errorf("%w: model %s: input %q dimension %d must be %d, got shape %v", ErrBadInput, s.Name(), name, i, d.Value, shape)
+				return nil, fmt.Errorf("%w: model %s: input %q dimension %d must be %d, got shape %v", ErrBadInput, s.Name(), name, i, d.Value, shape)
 			case d.Param != "":
 				if prev, ok := symbols[d.Param]; ok && prev != shape[i] {
-					return fmt.Errorf("%w: model %s: %s is %d in input %q but %d in input %q", ErrBadInput, s.Name(), d.Param, prev, symbolOwner[d.Param], shape[i], name)
+					return nil, fmt.Errorf("%w: model %s: %s is %d in input %q but %d in input %q", ErrBadInput, s.Name(), d.Param, prev, symbolOwner[d.Param], shape[i], name)
 				}
 				symbols[d.Param], symbolOwner[d.Param] = shape[i], name
 			}
 		}
 	}
-	return nil
+	return symbols, nil
+}
+
+// allocateOutputs adds Go buffers for the outputs whose shape the inputs
+// determine (every dimension fixed or named by an input), so ONNX Runtime
+// writes them in place instead of allocating and copying. Outputs it cannot
+// size are left to ONNX Runtime.
+func (s *Session) allocateOutputs(into map[string]*Tensor, symbols map[string]int64) map[string]*Tensor {
+	for _, o := range s.info.Outputs {
+		if into[o.Name] != nil || o.Kind != "tensor" || !o.HasShape {
+			continue
+		}
+		shape := make([]int64, len(o.Shape))
+		known := true
+		for i, d := range o.Shape {
+			switch {
+			case d.Fixed():
+				shape[i] = d.Value
+			case d.Param != "":
+				v, ok := symbols[d.Param]
+				shape[i], known = v, known && ok
+			default:
+				known = false
+			}
+		}
+		if !known {
+			continue
+		}
+		t, err := zerosOf(o.Elem, shape)
+		if err != nil {
+			continue
+		}
+		if into == nil {
+			into = map[string]*Tensor{}
+		} else if len(into) == 0 || into[o.Name] == nil {
+			into = maps.Clone(into)
+		}
+		into[o.Name] = t
+	}
+	return into
 }
 
 func dimsString(dims []onnx.Dim) string {

@@ -193,6 +193,9 @@ func (s *Session) HasInput(name string) bool {
 	return ok
 }
 
+// HasOutput reports whether the model has an output of that name.
+func (s *Session) HasOutput(name string) bool { return s.hasOutput(name) }
+
 // InputNames returns the model's input names in graph order.
 func (s *Session) InputNames() []string { return s.ins }
 

@@ -123,31 +123,64 @@ func (t *Tensor) String() string {
 	return fmt.Sprintf("%s%v", t.Type(), t.shape)
 }
 
+// zerosOf makes a zero tensor of an ONNX element type.
+func zerosOf(et onnx.ElemType, shape []int64) (*Tensor, error) {
+	switch et {
+	case onnx.Float:
+		return Zeros[float32](shape...)
+	case onnx.Float16:
+		return Zeros[Float16](shape...)
+	case onnx.Int64:
+		return Zeros[int64](shape...)
+	case onnx.Int32:
+		return Zeros[int32](shape...)
+	case onnx.Int8:
+		return Zeros[int8](shape...)
+	case onnx.Uint8:
+		return Zeros[uint8](shape...)
+	case onnx.Bool:
+		return Zeros[bool](shape...)
+	}
+	return nil, fmt.Errorf("element type %s is not supported", et)
+}
+
 // ortValue wraps the tensor's memory in an ONNX Runtime value (no copy).
 // The caller destroys it.
 func (t *Tensor) ortValue() (ort.Value, error) {
 	shape := ort.NewShape(t.shape...)
 	switch d := t.data.(type) {
 	case []float32:
-		return ort.NewTensor(shape, d)
+		return wrap(ort.NewTensor(shape, d))
 	case []int64:
-		return ort.NewTensor(shape, d)
+		return wrap(ort.NewTensor(shape, d))
 	case []int32:
-		return ort.NewTensor(shape, d)
+		return wrap(ort.NewTensor(shape, d))
 	case []int8:
-		return ort.NewTensor(shape, d)
+		return wrap(ort.NewTensor(shape, d))
 	case []uint8:
-		return ort.NewTensor(shape, d)
+		return wrap(ort.NewTensor(shape, d))
 	case []bool:
-		return ort.NewTensor(shape, d)
+		return wrap(ort.NewTensor(shape, d))
 	case []Float16:
-		var b []byte
+		// onnxruntime_go refuses an empty byte slice even for a shape with
+		// a zero dimension (an empty KV cache); ONNX Runtime only needs
+		// enough bytes, so give it two.
+		b := []byte{0, 0}
 		if len(d) > 0 {
 			b = unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), 2*len(d))
 		}
-		return ort.NewCustomDataTensor(shape, b, ort.TensorElementDataTypeFloat16)
+		return wrap(ort.NewCustomDataTensor(shape, b, ort.TensorElementDataTypeFloat16))
 	}
 	return nil, fmt.Errorf("tensor holds unsupported data %T", t.data)
+}
+
+// wrap returns a constructor's value as an ort.Value, never as a non-nil
+// interface holding a nil pointer.
+func wrap[V ort.Value](v V, err error) (ort.Value, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // fromORT copies an ONNX Runtime output into a Go tensor. It does not
