@@ -171,8 +171,8 @@ func (b *Batcher) run(bt *batch) {
 	B, T := len(bt.items), bt.maxLen
 	res, err := func() (res map[string]*Tensor, err error) {
 		defer func() {
-			if e := b.recovered("model run"); e != nil {
-				err = e
+			if p := recover(); p != nil {
+				err = b.panicError("model run", p)
 			}
 		}()
 		in, err := b.bufs.inputs(bt, b.cfg.PadID)
@@ -208,8 +208,8 @@ func (b *Batcher) deliver(it *item, row Row) (err error) {
 		return context.Canceled
 	}
 	defer func() {
-		if e := b.recovered("row callback"); e != nil {
-			err = e
+		if p := recover(); p != nil {
+			err = b.panicError("row callback", p)
 		}
 	}()
 	return r.fn(it.idx, row)

@@ -227,12 +227,9 @@ type batchCounters struct {
 	batches, sequences, tokens, padded, rejected, runNanos atomic.Int64
 }
 
-// recovered turns a panic in model code or a row callback into an error, so
-// one bad request never takes the server down.
-func (b *Batcher) recovered(what string) error {
-	if p := recover(); p != nil {
-		b.cfg.Logger.Error("panic in "+what, "model", b.sess.Name(), "panic", p, "stack", string(debug.Stack()))
-		return fmt.Errorf("internal error in %s: %v", what, p)
-	}
-	return nil
+// panicError logs a panic recovered in model code or a row callback and
+// turns it into an error, so one bad request never takes the server down.
+func (b *Batcher) panicError(what string, p any) error {
+	b.cfg.Logger.Error("panic in "+what, "model", b.sess.Name(), "panic", p, "stack", string(debug.Stack()))
+	return fmt.Errorf("internal error in %s: %v", what, p)
 }
