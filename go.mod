@@ -6,3 +6,8 @@ require (
 	github.com/spf13/pflag v1.1.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require (
+	github.com/dlclark/regexp2 v1.12.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)
