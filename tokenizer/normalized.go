@@ -1,0 +1,182 @@
+package tokenizer
+
+import (
+	"unicode/utf8"
+)
+
+// span is a byte range [start, end) of the original input.
+type span struct{ start, end int32 }
+
+// normalized is text on its way through the pipeline: the normalized bytes,
+// and for each of them the span of the original character it came from.
+//
+// While nothing has changed the text, align is nil and the text is the
+// original input from byte base on; each byte then maps to its own
+// character's span. This keeps the common case (no normalizer, or one that
+// finds nothing to change) free of per-byte bookkeeping.
+type normalized struct {
+	s     string
+	align []span // nil: identity over the original, starting at base
+	base  int
+}
+
+// origAt returns the original span of the character holding byte i of n.s.
+func (n *normalized) origAt(i int) span {
+	if n.align != nil {
+		return n.align[i]
+	}
+	st := i
+	for st > 0 && !utf8.RuneStart(n.s[st]) {
+		st--
+	}
+	_, size := utf8.DecodeRuneInString(n.s[st:])
+	return span{int32(n.base + st), int32(n.base + st + size)}
+}
+
+// original maps the normalized byte range [a, b) to the original input. An
+// empty range maps to itself, shifted, as the reference implementation does.
+func (n *normalized) original(a, b int) (int, int) {
+	if a >= b {
+		if n.align == nil {
+			return n.base + a, n.base + b
+		}
+		if a < len(n.align) {
+			return int(n.align[a].start), int(n.align[a].start)
+		}
+		if len(n.align) > 0 {
+			e := int(n.align[len(n.align)-1].end)
+			return e, e
+		}
+		return n.base, n.base
+	}
+	if n.align != nil {
+		return int(n.align[a].start), int(n.align[b-1].end)
+	}
+	return int(n.origAt(a).start), int(n.origAt(b - 1).end)
+}
+
+// slice returns the part [a, b) of n; a and b fall on character boundaries.
+func (n *normalized) slice(a, b int) normalized {
+	if n.align == nil {
+		return normalized{s: n.s[a:b], base: n.base + a}
+	}
+	return normalized{s: n.s[a:b], align: n.align[a:b]}
+}
+
+// materialize gives n an explicit alignment (needed before edits that
+// insert bytes).
+func (n *normalized) materialize() {
+	if n.align != nil {
+		return
+	}
+	al := make([]span, len(n.s))
+	for i := 0; i < len(n.s); {
+		_, size := utf8.DecodeRuneInString(n.s[i:])
+		sp := span{int32(n.base + i), int32(n.base + i + size)}
+		for k := 0; k < size; k++ {
+			al[i+k] = sp
+		}
+		i += size
+	}
+	n.align = al
+}
+
+// editor rebuilds a normalized text character by character, tracking where
+// each new character comes from, with the semantics of the reference
+// implementation: a character that replaces an old one takes that one's
+// span; an inserted character takes the span of the old byte just before
+// the current position.
+type editor struct {
+	old   *normalized
+	pos   int // byte position in old.s
+	out   []byte
+	align []span
+}
+
+func newEditor(old *normalized) *editor {
+	return &editor{old: old, out: make([]byte, 0, len(old.s)+8), align: make([]span, 0, len(old.s)+8)}
+}
+
+func (e *editor) emit(r rune, sp span) {
+	n := len(e.out)
+	e.out = utf8.AppendRune(e.out, r)
+	for i := n; i < len(e.out); i++ {
+		e.align = append(e.align, sp)
+	}
+}
+
+// replace emits r in place of the old character at the current position,
+// then drops the next `remove` old characters.
+func (e *editor) replace(r rune, remove int) {
+	sp := e.old.origAt(e.pos)
+	e.emit(r, sp)
+	e.skip(1 + remove)
+}
+
+// keep copies the old character at the current position unchanged.
+func (e *editor) keep() {
+	_, size := utf8.DecodeRuneInString(e.old.s[e.pos:])
+	sp := e.old.origAt(e.pos)
+	e.out = append(e.out, e.old.s[e.pos:e.pos+size]...)
+	for k := 0; k < size; k++ {
+		e.align = append(e.align, sp)
+	}
+	e.pos += size
+}
+
+// insert emits r as a new character.
+func (e *editor) insert(r rune) {
+	var sp span
+	if e.pos > 0 {
+		sp = e.old.origAt(e.pos - 1)
+	}
+	e.emit(r, sp)
+}
+
+// skip drops k old characters.
+func (e *editor) skip(k int) {
+	for ; k > 0 && e.pos < len(e.old.s); k-- {
+		_, size := utf8.DecodeRuneInString(e.old.s[e.pos:])
+		e.pos += size
+	}
+}
+
+// done returns the rebuilt text; the rest of the old text, if any, is kept.
+func (e *editor) done() normalized {
+	for e.pos < len(e.old.s) {
+		e.keep()
+	}
+	return normalized{s: string(e.out), align: e.align}
+}
+
+// prepend adds s before the text, aligned with its first character, as the
+// reference implementation's prepend does. An empty text stays empty.
+func (n *normalized) prepend(s string) {
+	if n.s == "" || s == "" {
+		return
+	}
+	first := n.origAt(0)
+	n.materialize()
+	al := make([]span, len(s), len(s)+len(n.align))
+	for i := range al {
+		al[i] = first
+	}
+	n.align = append(al, n.align...)
+	n.s = s + n.s
+}
+
+// appendText adds s after the text, aligned with its last character.
+func (n *normalized) appendText(s string) {
+	if n.s == "" || s == "" {
+		return
+	}
+	last := n.origAt(len(n.s) - 1)
+	n.materialize()
+	al := make([]span, len(n.align), len(n.align)+len(s))
+	copy(al, n.align)
+	for range len(s) {
+		al = append(al, last)
+	}
+	n.align = al
+	n.s += s
+}

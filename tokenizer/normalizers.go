@@ -1,0 +1,382 @@
+package tokenizer
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// A normalizer rewrites text before it is split, keeping track of where
+// each byte came from.
+type normalizer interface {
+	normalize(n normalized) normalized
+}
+
+// normalizerSeq applies normalizers in order.
+type normalizerSeq []normalizer
+
+func (s normalizerSeq) normalize(n normalized) normalized {
+	for _, x := range s {
+		n = x.normalize(n)
+	}
+	return n
+}
+
+// unicodeNormalizer applies one of the four Unicode normalization forms.
+type unicodeNormalizer struct{ form norm.Form }
+
+func (u unicodeNormalizer) normalize(n normalized) normalized {
+	return applyForm(n, u.form)
+}
+
+// applyForm normalizes n segment by segment (a segment being a starter and
+// the non-starters after it), so each output character can be aligned: the
+// k-th character of a segment's result takes the span of the k-th
+// character of the segment, and extra ones are inserted after them.
+func applyForm(n normalized, form norm.Form) normalized {
+	if form.IsNormalString(n.s) {
+		return n
+	}
+	e := newEditor(&n)
+	var buf []byte
+	for e.pos < len(n.s) {
+		seg := form.NextBoundaryInString(n.s[e.pos:], true)
+		if seg <= 0 {
+			seg = len(n.s) - e.pos
+		}
+		end := e.pos + seg
+		in := n.s[e.pos:end]
+		if form.IsNormalString(in) {
+			for e.pos < end {
+				e.keep()
+			}
+			continue
+		}
+		buf = form.AppendString(buf[:0], in)
+		nIn := utf8.RuneCountInString(in)
+		out := buf
+		k := 0
+		nOut := utf8.RuneCount(out)
+		for len(out) > 0 {
+			r, size := utf8.DecodeRune(out)
+			out = out[size:]
+			switch {
+			case k < nIn && k == nOut-1 && nOut < nIn:
+				e.replace(r, nIn-nOut)
+			case k < nIn:
+				e.replace(r, 0)
+			default:
+				e.insert(r)
+			}
+			k++
+		}
+		if nOut == 0 {
+			e.skip(nIn)
+		}
+	}
+	return e.done()
+}
+
+// lowercaseNormalizer lowercases every character.
+type lowercaseNormalizer struct{}
+
+func (lowercaseNormalizer) normalize(n normalized) normalized { return lowercase(n) }
+
+// lowercase maps each character to its lowercase form. Only U+0130 (İ)
+// lowercases to two characters ("i̇"), as in the reference implementation.
+func lowercase(n normalized) normalized {
+	i := 0
+	for i < len(n.s) {
+		c := n.s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(n.s[i:])
+		if unicode.ToLower(r) != r || r == 'İ' {
+			break
+		}
+		i += size
+	}
+	if i == len(n.s) {
+		return n
+	}
+	e := newEditor(&n)
+	for e.pos < i {
+		e.keep()
+	}
+	for e.pos < len(n.s) {
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		if r == 'İ' {
+			e.replace('i', 0)
+			e.insert('\u0307')
+			continue
+		}
+		l := unicode.ToLower(r)
+		if l == r {
+			e.keep()
+		} else {
+			e.replace(l, 0)
+		}
+	}
+	return e.done()
+}
+
+// stripNormalizer removes leading and/or trailing whitespace.
+type stripNormalizer struct{ left, right bool }
+
+func (s stripNormalizer) normalize(n normalized) normalized {
+	a, b := 0, len(n.s)
+	if s.left {
+		for a < b {
+			r, size := utf8.DecodeRuneInString(n.s[a:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			a += size
+		}
+	}
+	if s.right {
+		for b > a {
+			r, size := utf8.DecodeLastRuneInString(n.s[a:b])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			b -= size
+		}
+	}
+	if a == 0 && b == len(n.s) {
+		return n
+	}
+	return n.slice(a, b)
+}
+
+// stripAccentsNormalizer removes nonspacing marks (Mn).
+type stripAccentsNormalizer struct{}
+
+func (stripAccentsNormalizer) normalize(n normalized) normalized {
+	return filterRunes(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+}
+
+// filterRunes keeps the characters for which keep returns true; kept
+// characters keep their spans.
+func filterRunes(n normalized, keep func(rune) bool) normalized {
+	i := 0
+	for i < len(n.s) {
+		r, size := utf8.DecodeRuneInString(n.s[i:])
+		if !keep(r) {
+			break
+		}
+		i += size
+	}
+	if i == len(n.s) {
+		return n
+	}
+	e := newEditor(&n)
+	for e.pos < i {
+		e.keep()
+	}
+	for e.pos < len(n.s) {
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		if keep(r) {
+			e.keep()
+		} else {
+			e.skip(1)
+		}
+	}
+	return e.done()
+}
+
+// prependNormalizer puts a string before non-empty text.
+type prependNormalizer struct{ prefix string }
+
+func (p prependNormalizer) normalize(n normalized) normalized {
+	n.prepend(p.prefix)
+	return n
+}
+
+// appendNormalizer puts a string after non-empty text.
+type appendNormalizer struct{ suffix string }
+
+func (p appendNormalizer) normalize(n normalized) normalized {
+	n.appendText(p.suffix)
+	return n
+}
+
+// replaceNormalizer replaces every match of a pattern with content. Each
+// inserted character takes the span of the last character it replaces.
+type replaceNormalizer struct {
+	pattern pattern
+	content string
+}
+
+func (p replaceNormalizer) normalize(n normalized) normalized {
+	return replaceAll(n, p.pattern, p.content)
+}
+
+func replaceAll(n normalized, pat pattern, content string) normalized {
+	matches := pat.findAll(n.s, nil)
+	if len(matches) == 0 {
+		return n
+	}
+	e := newEditor(&n)
+	for _, m := range matches {
+		for e.pos < m.start {
+			e.keep()
+		}
+		e.skip(utf8.RuneCountInString(n.s[m.start:m.end]))
+		e.pos = m.end
+		for _, r := range content {
+			e.insert(r)
+		}
+	}
+	return e.done()
+}
+
+// bertNormalizer is BERT's: clean control characters and whitespace, pad
+// CJK ideographs with spaces, strip accents and lowercase.
+type bertNormalizer struct {
+	cleanText, chineseChars, stripAccents, lowercase bool
+}
+
+func (b bertNormalizer) normalize(n normalized) normalized {
+	if b.cleanText {
+		n = bertClean(n)
+	}
+	if b.chineseChars {
+		n = padChinese(n)
+	}
+	if b.stripAccents {
+		n = applyForm(n, norm.NFD)
+		n = filterRunes(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	}
+	if b.lowercase {
+		n = lowercase(n)
+	}
+	return n
+}
+
+// bertClean drops NUL, U+FFFD and "other" characters (Cc, Cf, Cn, Co, Cs
+// except tab, newline and carriage return) and turns whitespace into spaces.
+func bertClean(n normalized) normalized {
+	clean := true
+	for i := 0; i < len(n.s); {
+		c := n.s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				clean = false
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(n.s[i:])
+		if r == 0xFFFD || isOther(r) || unicode.IsSpace(r) {
+			clean = false
+			break
+		}
+		i += size
+	}
+	if clean {
+		return n
+	}
+	e := newEditor(&n)
+	for e.pos < len(n.s) {
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			e.replace(' ', 0)
+		case r == 0 || r == 0xFFFD || isOther(r):
+			e.skip(1)
+		case unicode.IsSpace(r):
+			if r == ' ' {
+				e.keep()
+			} else {
+				e.replace(' ', 0)
+			}
+		default:
+			e.keep()
+		}
+	}
+	return e.done()
+}
+
+// isOther reports whether r is in a general category C* (control, format,
+// unassigned, private use, surrogate).
+func isOther(r rune) bool {
+	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
+		return true
+	}
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+}
+
+// isChineseChar reports whether r is a CJK ideograph in the blocks BERT pads.
+func isChineseChar(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) ||
+		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
+		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B920 && r <= 0x2CEAF) ||
+		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
+}
+
+func padChinese(n normalized) normalized {
+	found := false
+	for _, r := range n.s {
+		if isChineseChar(r) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return n
+	}
+	e := newEditor(&n)
+	for e.pos < len(n.s) {
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		if isChineseChar(r) {
+			// The space replaces the ideograph; the ideograph and the
+			// space after it are inserted, so all three take its span.
+			e.replace(' ', 0)
+			e.insert(r)
+			e.insert(' ')
+			continue
+		}
+		e.keep()
+	}
+	return e.done()
+}
+
+// nmtNormalizer is SentencePiece's NMT normalization: drop some control
+// characters and map others to a space.
+type nmtNormalizer struct{}
+
+func (nmtNormalizer) normalize(n normalized) normalized {
+	n = filterRunes(n, func(r rune) bool {
+		return !((r >= 0x0001 && r <= 0x0008) || r == 0x000B || (r >= 0x000E && r <= 0x001F) || r == 0x007F || r == 0x008F || r == 0x009F)
+	})
+	if !strings.ContainsFunc(n.s, isNMTSpace) {
+		return n
+	}
+	e := newEditor(&n)
+	for e.pos < len(n.s) {
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		if isNMTSpace(r) {
+			e.replace(' ', 0)
+		} else {
+			e.keep()
+		}
+	}
+	return e.done()
+}
+
+func isNMTSpace(r rune) bool {
+	switch r {
+	case 0x0009, 0x000A, 0x000C, 0x000D, 0x1680, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD:
+		return true
+	}
+	return (r >= 0x200B && r <= 0x200F)
+}

@@ -1,0 +1,96 @@
+package tokenizer
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dlclark/regexp2"
+)
+
+// match is a byte range [start, end) found by a pattern.
+type match struct{ start, end int }
+
+// A pattern finds non-overlapping matches in a string, left to right.
+type pattern interface {
+	findAll(s string, dst []match) []match
+}
+
+// literalPattern matches a fixed string.
+type literalPattern string
+
+func (p literalPattern) findAll(s string, dst []match) []match {
+	if p == "" {
+		return dst
+	}
+	off := 0
+	for {
+		i := strings.Index(s[off:], string(p))
+		if i < 0 {
+			return dst
+		}
+		dst = append(dst, match{off + i, off + i + len(p)})
+		off += i + len(p)
+	}
+}
+
+// runePattern matches every single character for which the predicate holds.
+type runePattern func(rune) bool
+
+func (p runePattern) findAll(s string, dst []match) []match {
+	for i, r := range s {
+		if p(r) {
+			dst = append(dst, match{i, i + utf8.RuneLen(r)})
+		}
+	}
+	return dst
+}
+
+// regexPattern matches a regular expression with the features of the
+// Oniguruma engine the reference uses (look-around, Unicode classes),
+// through regexp2. Known tokenizer patterns use hand-written scanners
+// instead, proven equal to the regex by tests and fuzzing.
+type regexPattern struct {
+	src string
+	re  *regexp2.Regexp
+}
+
+// regexTimeout bounds one regex search, so a pathological pattern cannot
+// hang the caller.
+const regexTimeout = 10 * time.Second
+
+func compileRegex(src string) (pattern, error) {
+	if fast := fastPattern(src); fast != nil {
+		return fast, nil
+	}
+	re, err := regexp2.Compile(src, regexp2.None)
+	if err != nil {
+		return nil, fmt.Errorf("compile regex %q: %w", src, err)
+	}
+	re.MatchTimeout = regexTimeout
+	return &regexPattern{src: src, re: re}, nil
+}
+
+func (p *regexPattern) findAll(s string, dst []match) []match {
+	if s == "" {
+		return dst
+	}
+	runes := []rune(s)
+	// Byte offset of each rune index, to turn regexp2's rune positions
+	// into byte positions.
+	byteAt := make([]int, len(runes)+1)
+	b := 0
+	for i, r := range runes {
+		byteAt[i] = b
+		b += utf8.RuneLen(r)
+	}
+	byteAt[len(runes)] = b
+	m, err := p.re.FindRunesMatch(runes)
+	for err == nil && m != nil {
+		st := m.Index
+		dst = append(dst, match{byteAt[st], byteAt[st+m.Length]})
+		m, err = p.re.FindNextMatch(m)
+	}
+	return dst
+}

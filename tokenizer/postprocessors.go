@@ -1,0 +1,270 @@
+package tokenizer
+
+import (
+	"unicode"
+)
+
+// A postProcessor adds special tokens around encoded texts and sets their
+// type ids. It receives the text encodings (one, or two for a pair) and
+// returns the encodings to merge, in order.
+type postProcessor interface {
+	// addedTokens is how many tokens process adds, for truncation.
+	addedTokens(pair bool) int
+	process(encs []*Encoding, addSpecial bool) []*Encoding
+}
+
+// specialEncoding is a run of special tokens.
+func specialEncoding(ids []int, tokens []string, typeID int) *Encoding {
+	n := len(ids)
+	e := &Encoding{
+		IDs: append([]int(nil), ids...), Tokens: append([]string(nil), tokens...),
+		TypeIDs: make([]int, n), AttentionMask: make([]int, n), SpecialTokensMask: make([]int, n),
+		Offsets: make([]Offset, n), WordIDs: make([]int, n), SequenceIDs: make([]int, n),
+	}
+	for i := 0; i < n; i++ {
+		e.TypeIDs[i] = typeID
+		e.AttentionMask[i] = 1
+		e.SpecialTokensMask[i] = 1
+		e.WordIDs[i] = -1
+		e.SequenceIDs[i] = -1
+	}
+	return e
+}
+
+// templatePiece is one element of a template: a text (A or B) or a
+// special token, with the type id it gets.
+type templatePiece struct {
+	seq     int    // 0 for A, 1 for B, -1 for a special token
+	special string // the special token's key
+	typeID  int
+}
+
+// templateSpecial is a special token of a template: its ids and tokens.
+type templateSpecial struct {
+	ids    []int
+	tokens []string
+}
+
+// templateProcessing places texts and special tokens as its templates say
+// (such as "[CLS] $A [SEP]" and "[CLS] $A [SEP] $B:1 [SEP]:1").
+type templateProcessing struct {
+	single, pair []templatePiece
+	specials     map[string]templateSpecial
+}
+
+func (t *templateProcessing) addedTokens(pair bool) int {
+	tpl := t.single
+	if pair {
+		tpl = t.pair
+	}
+	n := 0
+	for _, p := range tpl {
+		if p.seq < 0 {
+			n += len(t.specials[p.special].ids)
+		}
+	}
+	return n
+}
+
+func (t *templateProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+	tpl := t.single
+	if len(encs) == 2 {
+		tpl = t.pair
+	}
+	var out []*Encoding
+	for _, p := range tpl {
+		if p.seq >= 0 {
+			if p.seq >= len(encs) {
+				continue
+			}
+			e := encs[p.seq].clone()
+			setTypeAndSeq(e, p.typeID, p.seq)
+			out = append(out, e)
+			continue
+		}
+		if addSpecial {
+			sp := t.specials[p.special]
+			out = append(out, specialEncoding(sp.ids, sp.tokens, p.typeID))
+		}
+	}
+	return out
+}
+
+// setTypeAndSeq sets the type and sequence ids of e and its overflowing.
+func setTypeAndSeq(e *Encoding, typeID, seq int) {
+	e.setTypeIDs(typeID)
+	e.setSequenceID(seq)
+	for _, o := range e.Overflowing {
+		setTypeAndSeq(o, typeID, seq)
+	}
+}
+
+// bertProcessing is "[CLS] A [SEP]" and "[CLS] A [SEP] B [SEP]".
+type bertProcessing struct {
+	sep, cls       int
+	sepTok, clsTok string
+}
+
+func (b *bertProcessing) addedTokens(pair bool) int {
+	if pair {
+		return 3
+	}
+	return 2
+}
+
+func (b *bertProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+	for i, e := range encs {
+		setSeqDeep(e, i)
+	}
+	if !addSpecial {
+		return encs
+	}
+	out := make([]*Encoding, 0, 5)
+	out = append(out, wrapDeep(encs[0], []int{b.cls}, []string{b.clsTok}, 0, []int{b.sep}, []string{b.sepTok}, 0))
+	if len(encs) == 2 {
+		out = append(out, wrapDeep(encs[1], nil, nil, 1, []int{b.sep}, []string{b.sepTok}, 1))
+	}
+	return out
+}
+
+// robertaProcessing is "<s> A </s>" and "<s> A </s> </s> B </s>", with
+// optional offset trimming as in ByteLevel.
+type robertaProcessing struct {
+	sep, cls       int
+	sepTok, clsTok string
+	trimOffsets    bool
+	addPrefixSpace bool
+}
+
+func (r *robertaProcessing) addedTokens(pair bool) int {
+	if pair {
+		return 4
+	}
+	return 2
+}
+
+func (r *robertaProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+	if r.trimOffsets {
+		for _, e := range encs {
+			trimOffsetsDeep(e, r.addPrefixSpace)
+		}
+	}
+	for i, e := range encs {
+		setSeqDeep(e, i)
+	}
+	if !addSpecial {
+		return encs
+	}
+	out := make([]*Encoding, 0, 2)
+	out = append(out, wrapDeep(encs[0], []int{r.cls}, []string{r.clsTok}, 0, []int{r.sep}, []string{r.sepTok}, 0))
+	if len(encs) == 2 {
+		b := encs[1].clone()
+		setTypeDeep(b, 0)
+		out = append(out, wrapDeep(b, []int{r.sep}, []string{r.sepTok}, 0, []int{r.sep}, []string{r.sepTok}, 0))
+	}
+	return out
+}
+
+func setSeqDeep(e *Encoding, seq int) {
+	e.setSequenceID(seq)
+	for _, o := range e.Overflowing {
+		setSeqDeep(o, seq)
+	}
+}
+
+func setTypeDeep(e *Encoding, typeID int) {
+	e.setTypeIDs(typeID)
+	for _, o := range e.Overflowing {
+		setTypeDeep(o, typeID)
+	}
+}
+
+// wrapDeep surrounds e, and each of its overflowing windows, with special
+// tokens; the text keeps its own type ids.
+func wrapDeep(e *Encoding, pre []int, preTok []string, preType int, post []int, postTok []string, postType int) *Encoding {
+	out := specialEncoding(pre, preTok, preType)
+	out.appendTokens(e)
+	out.appendTokens(specialEncoding(post, postTok, postType))
+	for _, o := range e.Overflowing {
+		out.Overflowing = append(out.Overflowing, wrapDeep(o, pre, preTok, preType, post, postTok, postType))
+	}
+	return out
+}
+
+// byteLevelProcessing trims the offsets of byte-level tokens so they leave
+// out the spaces the tokens start or end with.
+type byteLevelProcessing struct {
+	trimOffsets    bool
+	addPrefixSpace bool
+}
+
+func (b *byteLevelProcessing) addedTokens(bool) int { return 0 }
+
+func (b *byteLevelProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+	for i, e := range encs {
+		if b.trimOffsets {
+			trimOffsetsDeep(e, b.addPrefixSpace)
+		}
+		setSeqDeep(e, i)
+	}
+	return encs
+}
+
+func trimOffsetsDeep(e *Encoding, addPrefixSpace bool) {
+	trimOffsets(e, addPrefixSpace)
+	for _, o := range e.Overflowing {
+		trimOffsets(o, addPrefixSpace)
+	}
+}
+
+// trimOffsets moves each token's offsets past its leading and trailing
+// spaces (Ġ or whitespace), keeping a first token's single added prefix
+// space.
+func trimOffsets(e *Encoding, addPrefixSpace bool) {
+	isSpace := func(r rune) bool { return r == 'Ġ' || unicode.IsSpace(r) }
+	for i, tok := range e.Tokens {
+		lead, trail := 0, 0
+		for _, r := range tok {
+			if !isSpace(r) {
+				break
+			}
+			lead++
+		}
+		rs := []rune(tok)
+		for k := len(rs) - 1; k >= 0 && isSpace(rs[k]); k-- {
+			trail++
+		}
+		if lead == 0 && trail == 0 {
+			continue
+		}
+		o := &e.Offsets[i]
+		if lead > 0 {
+			first := i == 0 || o.Start == 0
+			if first && addPrefixSpace && lead == 1 {
+				lead = 0
+			}
+			o.Start = min(o.Start+lead, o.End)
+		}
+		if trail > 0 && o.End >= trail {
+			o.End = max(o.End-trail, o.Start)
+		}
+	}
+}
+
+// processorSeq runs processors in order over the list of encodings.
+type processorSeq []postProcessor
+
+func (s processorSeq) addedTokens(pair bool) int {
+	n := 0
+	for _, p := range s {
+		n += p.addedTokens(pair)
+	}
+	return n
+}
+
+func (s processorSeq) process(encs []*Encoding, addSpecial bool) []*Encoding {
+	for _, p := range s {
+		encs = p.process(encs, addSpecial)
+	}
+	return encs
+}

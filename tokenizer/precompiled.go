@@ -1,0 +1,7 @@
+package tokenizer
+
+import "fmt"
+
+func newPrecompiled(charsmap string) (normalizer, error) {
+	return nil, fmt.Errorf("%w: Precompiled", ErrUnsupported)
+}
