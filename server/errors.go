@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"runner/engine"
+	"runner/modelstore"
+	"runner/pipeline"
 )
 
 // statusClientClosed is the status logged when the client went away before
@@ -57,6 +59,25 @@ var statusRules = []statusRule{
 	{func(err error) bool { return errors.Is(err, context.Canceled) }, statusClientClosed},
 	{func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }, http.StatusGatewayTimeout},
 	{engine.IsBadInput, http.StatusBadRequest},
+	{isAny(pipeline.ErrWrongTask, pipeline.ErrBadRequest, modelstore.ErrInvalidReference, modelstore.ErrNoONNX), http.StatusBadRequest},
+	{isAny(modelstore.ErrNotPulled, modelstore.ErrRepoNotFound, modelstore.ErrRevisionNotFound,
+		modelstore.ErrVariantNotFound, modelstore.ErrEntryNotFound, modelstore.ErrOfflineNotCached), http.StatusNotFound},
+	{isAny(modelstore.ErrBadToken), http.StatusUnauthorized},
+	{isAny(modelstore.ErrGated, modelstore.ErrForbidden), http.StatusForbidden},
+	{isAny(modelstore.ErrDiskFull), http.StatusInsufficientStorage},
+	{isAny(modelstore.ErrHashMismatch, modelstore.ErrBadResponse, modelstore.ErrUnsafePath), http.StatusBadGateway},
+}
+
+// isAny matches errors that wrap one of targets.
+func isAny(targets ...error) func(error) bool {
+	return func(err error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // statusOf returns the HTTP status for err.

@@ -46,6 +46,7 @@ func (a *app) verbs() []verb {
 	return []verb{
 		&versionCmd{app: a},
 		&showCmd{app: a},
+		&serveCmd{app: a},
 	}
 }
 

@@ -1,0 +1,234 @@
+// Package pipeline turns requests into model runs and model outputs into
+// answers, one file per task: embed, classify, rerank, tokens (NER) and
+// generate. A Model is one loaded model with its tokenizer, ONNX Runtime
+// session and batcher.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"runner/engine"
+	"runner/onnx"
+	"runner/tokenizer"
+)
+
+// ErrBadRequest is returned (wrapped with detail) when a request's input
+// cannot be served: empty text, text too long with truncation off, an
+// unknown prompt name, impossible dimensions.
+var ErrBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}
+
+// LoadConfig says what to load and how.
+type LoadConfig struct {
+	// Name is the model's canonical reference, for errors and logs.
+	Name string
+	// Dir is the repo directory with config.json and tokenizer.json.
+	Dir string
+	// Graphs are the ONNX files, the main one first.
+	Graphs []string
+	// Runtime runs the sessions.
+	Runtime *engine.Runtime
+	// Session configures every session of the model.
+	Session engine.SessionOptions
+	// Batch configures the encoder batcher.
+	Batch engine.BatchConfig
+	// Logger receives notices; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Model is a loaded model. It is safe for concurrent use.
+type Model struct {
+	name   string
+	dir    string
+	cfg    *ModelConfig
+	st     *SentenceConfig
+	tasks  []Task
+	tok    *tokenizer.Tokenizer
+	sess   *engine.Session
+	log    *slog.Logger
+	labels []string
+
+	// maxLen is the longest input in tokens, special tokens included.
+	maxLen int
+	// batcher runs encoder tasks; nil for decoders.
+	batcher *engine.Batcher
+}
+
+// Load loads a model: its configuration, tokenizer and main graph, and
+// starts what its task needs (a batcher for encoders).
+func Load(ctx context.Context, cfg LoadConfig) (_ *Model, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if len(cfg.Graphs) == 0 {
+		return nil, fmt.Errorf("%s: no ONNX graph", cfg.Name)
+	}
+	m := &Model{name: cfg.Name, dir: cfg.Dir, log: cfg.Logger}
+	if m.cfg, err = ReadModelConfig(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+	}
+	if m.st, err = ReadSentenceConfig(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+	}
+	if m.labels, err = m.cfg.Labels(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+	}
+	if m.tok, err = tokenizer.LoadDir(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("load %s: tokenizer: %w", cfg.Name, err)
+	}
+	if m.sess, err = cfg.Runtime.NewSession(ctx, cfg.Graphs[0], cfg.Session); err != nil {
+		return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, m.Close())
+		}
+	}()
+	m.tasks = DetectTasks(m.cfg, m.st, m.sess.InputNames(), m.sess.OutputNames())
+	if len(m.tasks) == 0 {
+		return nil, fmt.Errorf("load %s: cannot tell what the model does from its config.json (architectures %v) and graph outputs %v", cfg.Name, m.cfg.Architectures, m.sess.OutputNames())
+	}
+	m.maxLen = m.maxInputLength()
+	if m.tasks[0] != TaskGenerate {
+		bc := cfg.Batch
+		bc.PadID = int64(m.padID())
+		if m.batcher, err = engine.NewBatcher(m.sess, bc); err != nil {
+			return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+		}
+	}
+	return m, nil
+}
+
+// maxInputLength is the longest input the model takes, as
+// sentence-transformers decides it: max_seq_length, else the tokenizer's
+// model_max_length, never beyond the position embeddings.
+func (m *Model) maxInputLength() int {
+	n := m.st.MaxSeqLength
+	if n <= 0 {
+		n = m.tok.Config().ModelMaxLength
+	}
+	if p := m.cfg.MaxPositionEmbeddings; p > 0 && (n <= 0 || n > p) {
+		n = p
+		if m.cfg.ModelType == "roberta" || m.cfg.ModelType == "xlm-roberta" || m.cfg.ModelType == "camembert" {
+			n = p - 2 // positions start after the padding index
+		}
+	}
+	if n <= 0 {
+		n = 512
+	}
+	return n
+}
+
+// padID is the token used to pad encoder batches.
+func (m *Model) padID() int {
+	if p := m.tok.Padding(); p != nil {
+		return p.ID
+	}
+	if ids := tokenIDs(m.cfg.PadTokenID); len(ids) > 0 {
+		return ids[0]
+	}
+	return 0
+}
+
+// Name returns the model's canonical reference.
+func (m *Model) Name() string { return m.name }
+
+// Tasks returns what the model can do, best first.
+func (m *Model) Tasks() []Task { return m.tasks }
+
+// Supports reports whether the model can do the task.
+func (m *Model) Supports(t Task) bool { return slices.Contains(m.tasks, t) }
+
+// need returns a TaskError unless the model supports t.
+func (m *Model) need(t Task) error {
+	if m.Supports(t) {
+		return nil
+	}
+	return &TaskError{Model: m.name, Want: t, Supported: m.tasks}
+}
+
+// ContextLength returns the longest input in tokens.
+func (m *Model) ContextLength() int { return m.maxLen }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// Info returns the main graph's interface.
+func (m *Model) Info() *onnx.Info { return m.sess.Info() }
+
+// Close stops the batcher and destroys the sessions, after the work in
+// flight.
+func (m *Model) Close() error {
+	var errs []error
+	if m.batcher != nil {
+		errs = append(errs, m.batcher.Close())
+	}
+	if m.sess != nil {
+		errs = append(errs, m.sess.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// encode tokenises texts (or pairs, when seconds is not nil) for an encoder,
+// truncating to the model's length when truncate is set and refusing
+// over-long input otherwise.
+func (m *Model) encode(ctx context.Context, firsts, seconds []string, truncate bool) ([]engine.Sequence, int, error) {
+	var encs []*tokenizer.Encoding
+	var err error
+	trunc := &tokenizer.Truncation{MaxLength: m.maxLen, Strategy: tokenizer.LongestFirst}
+	if seconds != nil {
+		// A pair loses tokens from its second text first (the document).
+		trunc.Strategy = tokenizer.OnlySecond
+	}
+	opt := tokenizer.WithTruncationOption(nil)
+	if truncate {
+		opt = tokenizer.WithTruncationOption(trunc)
+	}
+	noPad := tokenizer.WithPaddingOption(nil)
+	if seconds == nil {
+		encs, err = m.tok.EncodeBatch(ctx, firsts, opt, noPad)
+	} else {
+		pairs := make([][2]string, len(firsts))
+		for i := range firsts {
+			pairs[i] = [2]string{firsts[i], seconds[i]}
+		}
+		encs, err = m.tok.EncodePairBatch(ctx, pairs, opt, noPad)
+		if err != nil && truncate && errors.Is(err, tokenizer.ErrSequenceTooShort) {
+			trunc.Strategy = tokenizer.LongestFirst
+			encs, err = m.tok.EncodePairBatch(ctx, pairs, tokenizer.WithTruncationOption(trunc), noPad)
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("tokenize: %w", err)
+	}
+	seqs := make([]engine.Sequence, len(encs))
+	total := 0
+	for i, e := range encs {
+		if e.Len() == 0 {
+			return nil, 0, badRequest("input %d is empty after tokenization", i)
+		}
+		if e.Len() > m.maxLen {
+			return nil, 0, badRequest("input %d is %d tokens, longer than the model's limit of %d (set truncate to true to cut it)", i, e.Len(), m.maxLen)
+		}
+		total += e.Len()
+		s := engine.Sequence{IDs: make([]int64, e.Len())}
+		for j, id := range e.IDs {
+			s.IDs[j] = int64(id)
+		}
+		if m.sess.HasInput("token_type_ids") {
+			s.TypeIDs = make([]int64, e.Len())
+			for j, id := range e.TypeIDs {
+				s.TypeIDs[j] = int64(id)
+			}
+		}
+		seqs[i] = s
+	}
+	return seqs, total, nil
+}
