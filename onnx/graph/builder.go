@@ -564,4 +564,3 @@ func (b *Builder) Model(opts ModelOptions) (*onnxpb.ModelProto, error) {
 	}
 	return m, nil
 }
-
