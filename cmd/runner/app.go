@@ -45,6 +45,10 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 func (a *app) verbs() []verb {
 	return []verb{
 		&versionCmd{app: a},
+		&pullCmd{app: a},
+		&listCmd{app: a},
+		&rmCmd{app: a},
+		&mirrorCmd{app: a},
 	}
 }
 
