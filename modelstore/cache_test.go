@@ -364,3 +364,34 @@ func TestResolveLocalDirectory(t *testing.T) {
 		t.Errorf("uncached without pull: %v", err)
 	}
 }
+
+// A model pulled without some support files is still complete: resolving
+// it offline needs nothing more.
+func TestExcludedSupportFilesAreOptional(t *testing.T) {
+	root := t.TempDir()
+	writeRepo(t, root, "org/embedder", embedderRepo())
+	srv, log := hubServer(t, root, nil)
+	st, _ := newTestStore(t, srv.URL, nil)
+	ctx := context.Background()
+	if _, err := st.Pull(ctx, "org/embedder:q4", PullOptions{Exclude: []string{"README.md", "vocab.txt"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := log.total()
+	m, err := st.Resolve(ctx, "org/embedder:q4", ResolveOptions{Pull: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(m.Files, "README.md") || !slices.Contains(m.Files, "onnx/model_q4.onnx_data_1") {
+		t.Errorf("files %v", m.Files)
+	}
+	if n := log.total() - before; n != 0 {
+		t.Errorf("resolve sent %d requests", n)
+	}
+	// A missing external data file makes it incomplete.
+	if err := os.Remove(filepath.Join(m.Dir, "onnx", "model_q4.onnx_data_1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Resolve(ctx, "org/embedder:q4", ResolveOptions{}); !errors.Is(err, ErrNotPulled) {
+		t.Errorf("incomplete snapshot resolved: %v", err)
+	}
+}

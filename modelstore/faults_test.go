@@ -608,3 +608,47 @@ func TestRedirects(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiredLinkRefreshed: a presigned download link that has expired
+// (403 from the storage host) is replaced by a fresh probe.
+func TestExpiredLinkRefreshed(t *testing.T) {
+	root := t.TempDir()
+	files, data := bigRepo(64 << 10)
+	writeRepo(t, root, "org/big", files)
+	expired := firstN(1)
+	store := mirror.New(mirror.Options{Dir: root})
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if expired() {
+			http.Error(w, "Request has expired", http.StatusForbidden)
+			return
+		}
+		store.ServeHTTP(w, r)
+	}))
+	t.Cleanup(cdn.Close)
+	srv, log := hubServer(t, root, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodHead && strings.HasSuffix(r.URL.Path, dataPath) {
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				for _, k := range []string{"X-Repo-Commit", "X-Linked-Etag", "X-Linked-Size"} {
+					w.Header().Set(k, rec.Header().Get(k))
+				}
+				w.Header().Set("Location", cdn.URL+r.URL.Path)
+				w.WriteHeader(http.StatusFound)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	st, _ := newTestStore(t, srv.URL, nil)
+	m, err := st.Pull(context.Background(), "org/big:q8", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRead(t, filepath.Join(m.Dir, "onnx", "model_quantized.onnx_data")); sha256Hex(got) != sha256Hex(data) {
+		t.Error("wrong content")
+	}
+	if n := log.countSuffix(http.MethodHead, dataPath); n != 2 {
+		t.Errorf("%d probes, want 2 (the first link expired)", n)
+	}
+}

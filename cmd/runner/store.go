@@ -15,6 +15,8 @@ func (a *app) storeOptions() modelstore.Options {
 		Offline:         envconfig.HFOffline(),
 		DisableSymlinks: envconfig.HFDisableSymlinks(),
 		GPU:             envconfig.Device() == "cuda",
+		HeadTimeout:     envconfig.HFEtagTimeout(),
+		ReadTimeout:     envconfig.HFDownloadTimeout(),
 		UserAgent:       "runner/" + version,
 		Logger:          a.logger(),
 	}
