@@ -194,6 +194,14 @@ func HFOffline() bool {
 // instead of symlinks in snapshots.
 func HFDisableSymlinks() bool { return truthy(Var("HF_HUB_DISABLE_SYMLINKS")) }
 
+// HFEtagTimeout returns HF_HUB_ETAG_TIMEOUT: how long the metadata probe
+// of one file may take, in seconds (default 10).
+func HFEtagTimeout() time.Duration { return seconds("HF_HUB_ETAG_TIMEOUT", 10) }
+
+// HFDownloadTimeout returns HF_HUB_DOWNLOAD_TIMEOUT: how long a download
+// may receive nothing before it is resumed, in seconds (default 10).
+func HFDownloadTimeout() time.Duration { return seconds("HF_HUB_DOWNLOAD_TIMEOUT", 10) }
+
 // Entry is one variable in the registry.
 type Entry struct {
 	Name        string
@@ -222,6 +230,8 @@ func All() []Entry {
 		{"HF_HUB_CACHE", HFHubCache(), "Model cache shared with Python's huggingface_hub (default $HF_HOME/hub)"},
 		{"HF_TOKEN", token, "Hub access token, for gated and private repos (also HF_TOKEN_PATH, default $HF_HOME/token)"},
 		{"HF_HUB_OFFLINE", HFOffline(), "Use only cached models; send no request to the Hub (1, true)"},
+		{"HF_HUB_ETAG_TIMEOUT", HFEtagTimeout(), "Seconds the metadata probe of a file may take (default 10)"},
+		{"HF_HUB_DOWNLOAD_TIMEOUT", HFDownloadTimeout(), "Seconds a download may stall before it resumes (default 10)"},
 	}
 }
 
@@ -245,6 +255,21 @@ func positiveInt(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+// seconds reads a number of seconds (fractions allowed), as
+// huggingface_hub reads its timeouts.
+func seconds(key string, def float64) time.Duration {
+	s := Var(key)
+	if s == "" {
+		return time.Duration(def * float64(time.Second))
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n <= 0 {
+		slog.Warn("invalid "+key+", using default", "value", s, "default", def)
+		n = def
+	}
+	return time.Duration(n * float64(time.Second))
 }
 
 func truthy(s string) bool {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,7 +79,7 @@ func (s *Store) download(ctx context.Context, repo, commit string, f RepoFile, r
 		}
 		return meta, nil
 	}
-	if err := os.MkdirAll(s.cache.repoDir(repo)+"/blobs", 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
 		return diskErr(err)
 	}
 	for attempt := 0; ; attempt++ {

@@ -159,8 +159,14 @@ func (l *requestLog) total() int {
 // of it to inject faults, and logs every request.
 func hubServer(t testing.TB, root string, wrap func(next http.Handler) http.Handler) (*httptest.Server, *requestLog) {
 	t.Helper()
+	return hubServerWith(t, mirror.Options{Dir: root}, wrap)
+}
+
+// hubServerWith is hubServer with the mirror's options given.
+func hubServerWith(t testing.TB, opts mirror.Options, wrap func(next http.Handler) http.Handler) (*httptest.Server, *requestLog) {
+	t.Helper()
 	log := &requestLog{}
-	var h http.Handler = mirror.New(mirror.Options{Dir: root})
+	var h http.Handler = mirror.New(opts)
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -235,6 +235,8 @@ func (h *hub) withRetry(ctx context.Context, retries int, try func() (time.Durat
 func (h *hub) getJSON(ctx context.Context, op, u string, retries int, v any) (http.Header, error) {
 	var hdr http.Header
 	err := h.withRetry(ctx, retries, func() (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(ctx, h.headTimeout)
+		defer cancel()
 		req, err := h.newRequest(ctx, http.MethodGet, u)
 		if err != nil {
 			return 0, err

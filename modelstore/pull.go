@@ -304,14 +304,19 @@ func (s *Store) fromCache(ref Ref, include, exclude []string) (*Model, error) {
 	}
 	if listing, ok := s.cache.readTree(ref.Repo, commit); ok {
 		// The Hub's listing says what the variant needs; all of it must be here.
+		// Graphs, their data and included files are required; support files
+		// a pull excluded are not.
 		want, err := selectFiles(ref.Repo, listing, sel.variant, s.opts.GPU, include, exclude)
 		if err == nil {
+			present := want.files[:0:0]
 			for _, f := range want.files {
-				if !s.cache.snapshotHas(ref.Repo, commit, f.Path) {
+				if s.cache.snapshotHas(ref.Repo, commit, f.Path) {
+					present = append(present, f)
+				} else if !isSupportFile(f) || MatchAny(include, f.Path) {
 					return nil, fmt.Errorf("%s: %w: %s is missing from the snapshot", ref, ErrNotPulled, f.Path)
 				}
 			}
-			want.chosen = sel.chosen
+			want.files, want.chosen = present, sel.chosen
 			sel = want
 		}
 	}

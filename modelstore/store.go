@@ -39,10 +39,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every request (default "runner").
 	UserAgent string
-	// HeadTimeout bounds the metadata probe of one file (default 10s).
+	// HeadTimeout bounds each metadata request: the revision lookup, a page
+	// of the listing, the probe of one file (default 10s,
+	// HF_HUB_ETAG_TIMEOUT).
 	HeadTimeout time.Duration
 	// ReadTimeout is how long a download may go without receiving a byte
-	// before it is resumed (default 10s).
+	// before it is resumed (default 10s, HF_HUB_DOWNLOAD_TIMEOUT).
 	ReadTimeout time.Duration
 	// Logger receives warnings and debug detail (default: discarded).
 	Logger *slog.Logger

@@ -47,6 +47,10 @@ func (a *app) verbs() []verb {
 		&versionCmd{app: a},
 		&showCmd{app: a},
 		&serveCmd{app: a},
+		&pullCmd{app: a},
+		&listCmd{app: a},
+		&rmCmd{app: a},
+		&mirrorCmd{app: a},
 	}
 }
 

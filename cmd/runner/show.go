@@ -167,20 +167,6 @@ func weightTypes(ws onnx.WeightStats) string {
 	return strings.Join(types, " ")
 }
 
-// humanBytes formats a size as Ollama's CLI does: 1 decimal, SI units.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 // humanCount formats a parameter count as 22.7M or 135M.
 func humanCount(n int64) string {
 	switch {
