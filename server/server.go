@@ -186,6 +186,8 @@ func decode(r *http.Request, v any) error {
 			return badRequest("invalid value for %q: want %s, got JSON %s", typ.Field, typ.Type, typ.Value)
 		case errors.Is(err, io.EOF):
 			return badRequest("missing request body")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return badRequest("invalid JSON: the body ends too early")
 		}
 		return badRequest("invalid request body: %v", err)
 	}

@@ -46,7 +46,7 @@ func fixtureHub(t *testing.T, names ...string) string {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		if err := os.Symlink(fixtures.Dir(t, n), filepath.Join(hub, testOrg, n)); err != nil {
+		if err := os.CopyFS(filepath.Join(hub, testOrg, n), os.DirFS(fixtures.Dir(t, n))); err != nil {
 			t.Fatal(err)
 		}
 	}
