@@ -59,6 +59,11 @@ type Model struct {
 	maxLen int
 	// batcher runs encoder tasks; nil for decoders.
 	batcher *engine.Batcher
+	// gen runs generation for decoders; nil for encoders.
+	gen    *generator
+	genCfg *generationConfig
+	// bos is the beginning-of-sequence id, or -1.
+	bos int
 }
 
 // Load loads a model: its configuration, tokenizer and main graph, and
@@ -96,7 +101,11 @@ func Load(ctx context.Context, cfg LoadConfig) (_ *Model, err error) {
 		return nil, fmt.Errorf("load %s: cannot tell what the model does from its config.json (architectures %v) and graph outputs %v", cfg.Name, m.cfg.Architectures, m.sess.OutputNames())
 	}
 	m.maxLen = m.maxInputLength()
-	if m.tasks[0] != TaskGenerate {
+	if m.tasks[0] == TaskGenerate {
+		if err = m.loadDecoder(cfg); err != nil {
+			return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+		}
+	} else {
 		bc := cfg.Batch
 		bc.PadID = int64(m.padID())
 		if m.batcher, err = engine.NewBatcher(m.sess, bc); err != nil {
@@ -169,6 +178,9 @@ func (m *Model) Close() error {
 	var errs []error
 	if m.batcher != nil {
 		errs = append(errs, m.batcher.Close())
+	}
+	if m.gen != nil {
+		m.gen.close()
 	}
 	if m.sess != nil {
 		errs = append(errs, m.sess.Close())
