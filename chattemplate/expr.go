@@ -182,6 +182,23 @@ func getAttr(obj value, name string) value {
 	return undefined{hint: fmt.Sprintf("'%s object' has no attribute '%s'", typeName(obj), name)}
 }
 
+// plainAttr is Python's getattr alone, without the item fallback: what
+// the attr filter reads.
+func plainAttr(obj value, name string) value {
+	if m := method(obj, name); m != nil {
+		return m
+	}
+	switch o := obj.(type) {
+	case *Namespace:
+		if v, ok := o.attrs.get(name); ok {
+			return v
+		}
+	case *loopState:
+		return o.attr(name)
+	}
+	return undefined{hint: fmt.Sprintf("'%s object' has no attribute '%s'", typeName(obj), name)}
+}
+
 // getItem is Jinja2's subscript lookup (obj[index]): the item first, then for
 // a string index the attribute of that name.
 func getItem(obj value, idx value) (value, error) {

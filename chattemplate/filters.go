@@ -34,7 +34,7 @@ func filterByName(name string) (filterFunc, bool) {
 			if err != nil {
 				return nil, err
 			}
-			return getAttr(v, toStr(a[0])), nil
+			return plainAttr(v, toStr(a[0])), nil
 		}, true
 	case "capitalize":
 		return simple(func(v value) (value, error) { return pyCapitalize(toStr(v)), nil }), true
@@ -522,6 +522,17 @@ func filterInt(_ *renderer, v value, args []value, kw *Dict) (value, error) {
 	case string:
 		base, _ := a[1].(int64)
 		s := strings.ReplaceAll(strings.TrimFunc(x, isSpace), "_", "")
+		prefixes := map[int64]string{16: "0x", 8: "0o", 2: "0b"}
+		if p, ok := prefixes[base]; ok {
+			sign := ""
+			if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+				sign, s = s[:1], s[1:]
+			}
+			if len(s) > 2 && strings.EqualFold(s[:2], p) {
+				s = s[2:]
+			}
+			s = sign + s
+		}
 		if i, err := strconv.ParseInt(s, int(base), 64); err == nil {
 			return i, nil
 		}

@@ -38,11 +38,20 @@ func unsafe(obj value, name string) func([]value, *Dict) (value, error) {
 func dictMethod(d *Dict, name string) func([]value, *Dict) (value, error) {
 	switch name {
 	case "items":
-		return func(args []value, kw *Dict) (value, error) { return dictItems(d), nil }
+		return func(args []value, kw *Dict) (value, error) {
+			items := dictItems(d)
+			items.view = "dict_items"
+			return items, nil
+		}
 	case "keys":
-		return func(args []value, kw *Dict) (value, error) { items, _ := iterate(d); return newList(items), nil }
+		return func(args []value, kw *Dict) (value, error) {
+			items, _ := iterate(d)
+			return &List{items: items, view: "dict_keys"}, nil
+		}
 	case "values":
-		return func(args []value, kw *Dict) (value, error) { return newList(append([]value{}, d.vals...)), nil }
+		return func(args []value, kw *Dict) (value, error) {
+			return &List{items: append([]value{}, d.vals...), view: "dict_values"}, nil
+		}
 	case "get":
 		return func(args []value, kw *Dict) (value, error) {
 			a, err := bind("get", args, kw, []string{"key", "default"}, []value{nil})

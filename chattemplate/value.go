@@ -32,6 +32,7 @@ type undefined struct{ hint string }
 type List struct {
 	items []value
 	tuple bool
+	view  string // "dict_items", "dict_keys" or "dict_values" for dict views
 }
 
 // Dict is a Jinja dict with string keys that remembers insertion order, as
@@ -158,7 +159,7 @@ func writeRepr(b *strings.Builder, v value) {
 	case nil:
 		b.WriteString("None")
 	case undefined:
-		b.WriteString("")
+		b.WriteString("Undefined")
 	case bool:
 		if x {
 			b.WriteString("True")
@@ -172,6 +173,12 @@ func writeRepr(b *strings.Builder, v value) {
 	case string:
 		writeStrRepr(b, x)
 	case *List:
+		if x.view != "" {
+			b.WriteString(x.view + "(")
+			writeRepr(b, &List{items: x.items})
+			b.WriteString(")")
+			return
+		}
 		open, close := "[", "]"
 		if x.tuple {
 			open, close = "(", ")"
