@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -31,6 +32,16 @@ type reference struct {
 	Name   string  `json:"name"`
 	Output *string `json:"output"`
 	Error  *string `json:"error"`
+}
+
+func (r reference) String() string {
+	if r.Error != nil {
+		return "error " + strconv.Quote(*r.Error)
+	}
+	if r.Output != nil {
+		return strconv.Quote(*r.Output)
+	}
+	return "nothing"
 }
 
 func readJSON(t *testing.T, path string, v any) {
