@@ -38,10 +38,11 @@
 // # Differences from @huggingface/jinja
 //
 // transformers.js renders with @huggingface/jinja. On the test corpus it
-// agrees with Python in every case but the formatting of JSON floats, where
-// JavaScript has no int/float distinction (2.0 becomes 2) and writes
-// exponents differently (1e-7 for Python's 1e-07). This package follows
-// Python there. Its strftime_now also knows all of Python's directives in
+// agrees with Python in every case but two: the formatting of JSON floats,
+// where JavaScript has no int/float distinction (2.0 becomes 2) and writes
+// exponents differently (1e-7 for Python's 1e-07), and a dict indexed by a
+// list (Command-R's tool template does it), which Jinja2 treats as a missing
+// item and @huggingface/jinja as an error. This package follows Python. Its strftime_now also knows all of Python's directives in
 // the C locale, where @huggingface/jinja knows only %Y %m %d %b %B %H %M.
 // Python's transformers also passes additional_special_tokens to templates
 // and this package does too.
