@@ -160,6 +160,9 @@ func (m *Model) loadDecoder(cfg LoadConfig) error {
 		return err
 	}
 	m.genCfg = gc
+	if err := m.loadTemplates(); err != nil {
+		return err
+	}
 	eos := tokenIDs(gc.EOSTokenID)
 	if len(eos) == 0 {
 		eos = tokenIDs(m.cfg.EOSTokenID)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"runner/chattemplate"
 	"runner/internal/fixtures"
 	"runner/internal/testenv"
 	"runner/pipeline"
@@ -19,15 +20,18 @@ import (
 //go:embed testdata/generate.mjs
 var generateScript string
 
-func referenceGenerate(t *testing.T, prompts [][]int, maxNew int) [][]int {
+// referenceGenerate runs transformers.js's greedy generate on prompts (ids)
+// and chats (rendered and tokenized by transformers.js); it returns the
+// prompts' ids and the generated ids.
+func referenceGenerate(t *testing.T, prompts [][]int, chats [][]map[string]string, maxNew int) (ids, outputs [][]int) {
 	t.Helper()
-	in, _ := json.Marshal(map[string]any{"prompts": prompts, "max_new_tokens": maxNew})
+	in, _ := json.Marshal(map[string]any{"prompts": prompts, "chats": chats, "max_new_tokens": maxNew})
 	out := testenv.Node(t, generateScript, in, filepath.Dir(fixtures.Dir(t, fixtures.TinyLlama)), fixtures.TinyLlama)
-	var r struct{ Outputs [][]int }
+	var r struct{ Prompts, Outputs [][]int }
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatal(err)
 	}
-	return r.Outputs
+	return r.Prompts, r.Outputs
 }
 
 var greedy = pipeline.GenerateOptions{Sampling: sampling.Options{Temperature: 0}, MaxTokens: 20}
@@ -62,7 +66,7 @@ func TestGenerateMatchesTransformersJS(t *testing.T) {
 		}
 		prompts = append(prompts, ids)
 	}
-	want := referenceGenerate(t, prompts, greedy.MaxTokens)
+	_, want := referenceGenerate(t, prompts, nil, greedy.MaxTokens)
 	for i, w := range want {
 		if len(w) == 0 {
 			t.Fatalf("transformers.js generated nothing for prompt %d", i)
@@ -140,5 +144,38 @@ func TestGenerateCancel(t *testing.T) {
 	// The model keeps serving.
 	if _, text := generated(t, m, prompt, greedy); text == "" {
 		t.Fatal("no text after a cancelled generation")
+	}
+}
+
+// A chat rendered by runner's template and tokenizer gives transformers.js's
+// prompt ids, and the same greedy answer.
+func TestChatMatchesTransformersJS(t *testing.T) {
+	m := loadFixture(t, fixtures.TinyLlama)
+	chats := [][]map[string]string{
+		{{"role": "user", "content": "What is the capital of France?"}},
+		{{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi there"},
+			{"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Tell me a joke about café crème ☕"}},
+	}
+	wantIDs, wantOut := referenceGenerate(t, nil, chats, greedy.MaxTokens)
+	for i, chat := range chats {
+		var msgs []chattemplate.Message
+		for _, m := range chat {
+			msgs = append(msgs, chattemplate.Message{Role: m["role"], Content: m["content"]})
+		}
+		text, err := m.RenderChat(chattemplate.Input{Messages: msgs, AddGenerationPrompt: true}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := m.EncodePrompt(text, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, wantIDs[i]) {
+			t.Fatalf("chat %d prompt ids:\n got %v\nwant %v", i, ids, wantIDs[i])
+		}
+		got, _ := generated(t, m, ids, greedy)
+		if !slices.Equal(got, wantOut[i]) {
+			t.Fatalf("chat %d: got %v, want %v", i, got, wantOut[i])
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"runner/chattemplate"
 	"runner/engine"
 	"runner/onnx"
 	"runner/tokenizer"
@@ -60,8 +61,9 @@ type Model struct {
 	// batcher runs encoder tasks; nil for decoders.
 	batcher *engine.Batcher
 	// gen runs generation for decoders; nil for encoders.
-	gen    *generator
-	genCfg *generationConfig
+	gen       *generator
+	genCfg    *generationConfig
+	templates *chattemplate.Set
 	// bos is the beginning-of-sequence id, or -1.
 	bos int
 }

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"runner/pipeline"
 )
@@ -89,4 +91,15 @@ func stopOption(v any) ([]string, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%w", badRequest("invalid option \"stop\": want a string or an array of strings, got %s", jsonType(v)))
+}
+
+// applyFormat handles the format field of generate and chat requests.
+// Constrained JSON output is not implemented yet, so asking for it is a
+// clear 400 rather than output that may not parse.
+func applyFormat(_ *pipeline.GenerateOptions, format json.RawMessage) error {
+	f := strings.TrimSpace(string(format))
+	if f == "" || f == "null" || f == `""` {
+		return nil
+	}
+	return badRequest("format %s is not supported yet: runner cannot constrain output to JSON", f)
 }
