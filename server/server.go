@@ -151,6 +151,7 @@ func (s *Server) routes() {
 	s.modelRoutes()
 	s.embedRoutes()
 	s.generateRoutes()
+	s.openAIRoutes()
 }
 
 func (s *Server) root(w http.ResponseWriter, r *http.Request) error {
