@@ -115,7 +115,7 @@ func TestInputErrors(t *testing.T) {
 }
 
 func TestDocumentsAndExtraTokens(t *testing.T) {
-	tmpl, err := Compile("{{ bos_token }}|{% for d in documents %}{{ d.title }}:{{ d.text }};{% endfor %}|{{ documents is none }}",
+	tmpl, err := Compile("{{ bos_token }}|{% if documents %}{% for d in documents %}{{ d.title }}:{{ d.text }};{% endfor %}{% endif %}|{{ documents is none }}",
 		SpecialTokens{BOS: "<s>"})
 	if err != nil {
 		t.Fatal(err)
