@@ -44,7 +44,7 @@ func (r reference) String() string {
 	return "nothing"
 }
 
-func readJSON(t *testing.T, path string, v any) {
+func readJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -55,7 +55,7 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 }
 
-func loadCorpus(t *testing.T) (corpus, time.Time) {
+func loadCorpus(t testing.TB) (corpus, time.Time) {
 	t.Helper()
 	var c corpus
 	readJSON(t, filepath.Join("testdata", "corpus.json"), &c)
@@ -66,7 +66,7 @@ func loadCorpus(t *testing.T) (corpus, time.Time) {
 	return c, now
 }
 
-func readReferences(t *testing.T, path string) map[string]reference {
+func readReferences(t testing.TB, path string) map[string]reference {
 	t.Helper()
 	var refs struct {
 		Results []reference `json:"results"`

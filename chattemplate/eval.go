@@ -132,12 +132,8 @@ func (r *renderer) exec(n node, sc *scope) error {
 
 // capture renders body into a string instead of the output.
 func (r *renderer) capture(body []node, sc *scope) (string, error) {
-	saved := r.out
-	var b strings.Builder
-	r.out = &b
-	err := r.execBody(body, sc)
-	r.out = saved
-	return b.String(), err
+	v, err := captureValue(r, func() error { return r.execBody(body, sc) })
+	return v.(string), err
 }
 
 func (r *renderer) applyFilters(v value, filters []*filterExpr, sc *scope) (value, error) {
@@ -246,6 +242,7 @@ func (l *loopState) call(args []value) (value, error) {
 	return captureValue(l.r, func() error { return l.r.execFor(l.node, args[0], l.parent, l.depth+1) })
 }
 
+// captureValue runs fn with the output redirected and returns what it wrote.
 func captureValue(r *renderer, fn func() error) (value, error) {
 	saved := r.out
 	var b strings.Builder

@@ -336,12 +336,18 @@ func sliceIndices(n int, b [3]*int64) ([]int, error) {
 	}
 	var out []int
 	if step > 0 {
-		for i := clamp(b[0], 0); i < clamp(b[1], ln); i += step {
+		for i, stop := clamp(b[0], 0), clamp(b[1], ln); i < stop; i += step {
 			out = append(out, int(i))
+			if step > stop-i {
+				break
+			}
 		}
 	} else {
-		for i := clamp(b[0], ln-1); i > clamp(b[1], -1); i += step {
+		for i, stop := clamp(b[0], ln-1), clamp(b[1], -1); i > stop; i += step {
 			out = append(out, int(i))
+			if -step > i-stop {
+				break
+			}
 		}
 	}
 	return out, nil
@@ -429,11 +435,11 @@ func arith(op string, l, r value) (value, error) {
 			}
 		}
 	case "*":
-		if v, ok := repeat(l, r); ok {
-			return v, nil
+		if v, ok, err := repeat(l, r); ok {
+			return v, err
 		}
-		if v, ok := repeat(r, l); ok {
-			return v, nil
+		if v, ok, err := repeat(r, l); ok {
+			return v, err
 		}
 	}
 	li, lInt := intIndex(l)
@@ -509,32 +515,46 @@ func intArith(op string, a, b int64) (value, error) {
 			return math.Pow(float64(a), float64(b)), nil
 		}
 		out := int64(1)
-		for range b {
-			out *= a
+		for ; b > 0; b >>= 1 {
+			if b&1 == 1 {
+				out *= a
+			}
+			a *= a
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)
 }
 
+// maxRepeat bounds what one operation may build (string * int, list * int,
+// indent widths): a template that asks for more is broken, and failing
+// beats exhausting memory.
+const maxRepeat = 1 << 24
+
 // repeat is str * int and list * int.
-func repeat(seq, n value) (value, bool) {
+func repeat(seq, n value) (value, bool, error) {
 	count, ok := n.(int64)
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	count = max(count, 0)
 	switch s := seq.(type) {
 	case string:
-		return strings.Repeat(s, int(count)), true
+		if count > 0 && int64(len(s)) > maxRepeat/count {
+			return nil, true, errors.New("repeated string too long")
+		}
+		return strings.Repeat(s, int(count)), true, nil
 	case *List:
+		if count > 0 && int64(len(s.items)) > maxRepeat/count {
+			return nil, true, errors.New("repeated list too long")
+		}
 		var items []value
 		for range count {
 			items = append(items, s.items...)
 		}
-		return &List{items: items, tuple: s.tuple}, true
+		return &List{items: items, tuple: s.tuple}, true, nil
 	}
-	return nil, false
+	return nil, false, nil
 }
 
 func (r *renderer) evalCompare(e *compareExpr, sc *scope) (value, error) {

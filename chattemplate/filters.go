@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,7 +125,7 @@ func filterByName(name string) (filterFunc, bool) {
 		return simple(func(v value) (value, error) { return strings.ToUpper(toStr(v)), nil }), true
 	case "wordcount":
 		return simple(func(v value) (value, error) {
-			return int64(len(regexp.MustCompile(`\w+`).FindAllString(toStr(v), -1))), nil
+			return wordCount(toStr(v)), nil
 		}), true
 	}
 	return nil, false
@@ -598,6 +597,9 @@ func filterIndent(_ *renderer, v value, args []value, kw *Dict) (value, error) {
 	}
 	indention := toStr(a[0])
 	if n, ok := a[0].(int64); ok {
+		if n > maxRepeat {
+			return nil, errors.New("indent width too large")
+		}
 		indention = strings.Repeat(" ", int(max(n, 0)))
 	}
 	lines := pySplitlines(toStr(v) + "\n")
@@ -633,6 +635,9 @@ func filterToJSON(_ *renderer, v value, args []value, kw *Dict) (value, error) {
 		o.indent, o.hasIndent = ind, true
 	case int64, bool:
 		n, _ := intIndex(ind)
+		if n > maxRepeat {
+			return nil, errors.New("tojson: indent too large")
+		}
 		o.indent, o.hasIndent = strings.Repeat(" ", int(max(n, 0))), true
 	default:
 		return nil, errors.New("tojson: indent must be an int or a string")
@@ -776,6 +781,19 @@ func filterFormat(_ *renderer, v value, args []value, kw *Dict) (value, error) {
 		return nil, errors.New("not all arguments converted during string formatting")
 	}
 	return b.String(), nil
+}
+
+// wordCount counts runs of word characters, as Python's \w+ does.
+func wordCount(s string) int64 {
+	n, inWord := int64(0), false
+	for _, r := range s {
+		word := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsNumber(r)
+		if word && !inWord {
+			n++
+		}
+		inWord = word
+	}
+	return n
 }
 
 func htmlEscape(s string) string {

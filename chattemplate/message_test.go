@@ -113,3 +113,28 @@ func TestInputErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestDocumentsAndExtraTokens(t *testing.T) {
+	tmpl, err := Compile("{{ bos_token }}|{% if documents %}{% for d in documents %}{{ d.title }}:{{ d.text }};{% endfor %}{% endif %}|{{ documents is none }}",
+		SpecialTokens{BOS: "<s>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   Input
+		want string
+	}{
+		{"no documents", Input{}, "<s>||True"},
+		{"documents", Input{Documents: []json.RawMessage{json.RawMessage(`{"title": "A", "text": "x"}`), json.RawMessage(`{"text": "y", "title": "B"}`)}}, "<s>|A:x;B:y;|False"},
+		{"extra overrides a token", Input{Extra: map[string]any{"bos_token": "[BOS]"}}, "[BOS]||True"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tmpl.Render(tc.in)
+			if err != nil || got != tc.want {
+				t.Fatalf("got (%q, %v), want %q", got, err, tc.want)
+			}
+		})
+	}
+}
