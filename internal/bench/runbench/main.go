@@ -15,6 +15,7 @@ import (
 func suites() []bench.Suite {
 	return []bench.Suite{
 		bench.EngineSuite(),
+		bench.EmbedSuite(),
 		bench.PullSuite(),
 	}
 }
