@@ -32,6 +32,9 @@ type generator struct {
 	stopped sync.Once
 	wg      sync.WaitGroup
 	queued  atomic.Int64
+
+	// counters for /metrics
+	tokens, promptTokens, steps atomic.Int64
 }
 
 // genSeq is one sequence being generated. The generator goroutine writes
@@ -143,6 +146,7 @@ func (g *generator) loop() {
 		start := time.Now()
 		logits, err := g.step(batch, tokens)
 		took := time.Since(start)
+		g.steps.Add(1)
 		if err != nil {
 			for _, s := range active {
 				g.finish(s, "", err)
@@ -194,6 +198,7 @@ func (g *generator) admit(s *genSeq, batch *engine.KVCache, active []*genSeq) []
 		return active
 	}
 	start := time.Now()
+	g.promptTokens.Add(int64(len(s.prompt)))
 	logits, err := func() (l []float32, err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -235,6 +240,7 @@ func (g *generator) ended(s *genSeq) bool {
 // context.
 func (g *generator) push(s *genSeq, tok int) bool {
 	s.history = append(s.history, tok)
+	g.tokens.Add(1)
 	s.mu.Lock()
 	s.generated++
 	reason := ""

@@ -174,6 +174,45 @@ func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 // Info returns the main graph's interface.
 func (m *Model) Info() *onnx.Info { return m.sess.Info() }
 
+// BatchStats returns the encoder batcher's counters, if the model has one.
+func (m *Model) BatchStats() (engine.BatchStats, bool) {
+	if m.batcher == nil {
+		return engine.BatchStats{}, false
+	}
+	return m.batcher.Stats(), true
+}
+
+// GeneratorStats are a decoder's counters since it loaded.
+type GeneratorStats struct {
+	Tokens, PromptTokens, Steps int64
+	// Queued is the number of sequences generating or waiting.
+	Queued int
+}
+
+// GenerateStats returns the generator's counters, if the model generates.
+func (m *Model) GenerateStats() (GeneratorStats, bool) {
+	if m.gen == nil {
+		return GeneratorStats{}, false
+	}
+	return GeneratorStats{
+		Tokens:       m.gen.tokens.Load(),
+		PromptTokens: m.gen.promptTokens.Load(),
+		Steps:        m.gen.steps.Load(),
+		Queued:       int(m.gen.queued.Load()),
+	}, true
+}
+
+// Queued returns the requests waiting or running on the model.
+func (m *Model) Queued() int {
+	if m.batcher != nil {
+		return m.batcher.Queued()
+	}
+	if m.gen != nil {
+		return int(m.gen.queued.Load())
+	}
+	return 0
+}
+
 // Close stops the batcher and destroys the sessions, after the work in
 // flight.
 func (m *Model) Close() error {

@@ -358,3 +358,20 @@ func TestQueueFull(t *testing.T) {
 		t.Fatal("no request was refused with 503 while the queue held one")
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	h := startServer(t, nil)
+	if _, err := h.client.Embed(context.Background(), &api.EmbedRequest{Model: embedder, Input: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := h.post(t, "GET", "/metrics", "")
+	for _, want := range []string{
+		`runner_http_requests_total{route="POST /api/embed",status="200"} 1`,
+		"runner_models_loaded 1",
+		`runner_batch_sequences_total{model="` + embedder,
+	} {
+		if status != 200 || !bytes.Contains(body, []byte(want)) {
+			t.Fatalf("/metrics (%d) lacks %q:\n%s", status, want, body)
+		}
+	}
+}
