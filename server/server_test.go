@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,14 +85,17 @@ func startServer(t *testing.T, tweak func(*server.ModelsConfig)) *harness {
 	base := "http://" + ln.Addr().String()
 	u, _ := url.Parse(base)
 	h := &harness{url: base, client: api.NewClient(u, http.DefaultClient), cache: cache}
+	var once sync.Once
 	h.stop = func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := rt.Close(); err != nil {
-			t.Errorf("close runtime: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			if err := rt.Close(); err != nil {
+				t.Errorf("close runtime: %v", err)
+			}
+		})
 	}
 	t.Cleanup(h.stop)
 	return h
@@ -373,5 +377,35 @@ func TestMetrics(t *testing.T) {
 		if status != 200 || !bytes.Contains(body, []byte(want)) {
 			t.Fatalf("/metrics (%d) lacks %q:\n%s", status, want, body)
 		}
+	}
+}
+
+// Shutdown finishes the requests in flight, refuses new ones, and returns.
+func TestGracefulShutdown(t *testing.T) {
+	h := startServer(t, nil)
+	first := make(chan struct{})
+	result := make(chan api.GenerateResponse, 1)
+	go func() {
+		var final api.GenerateResponse
+		var once sync.Once
+		err := h.client.Generate(context.Background(), &api.GenerateRequest{Model: llama, Prompt: "Once", Raw: true,
+			Options: map[string]any{"temperature": 0, "num_predict": 300}}, func(r api.GenerateResponse) error {
+			once.Do(func() { close(first) })
+			final = r
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		result <- final
+	}()
+	<-first
+	h.stop()
+	final := <-result
+	if !final.Done || final.EvalCount == 0 {
+		t.Fatalf("the request in flight was cut: %+v", final)
+	}
+	if err := h.client.Heartbeat(context.Background()); err == nil {
+		t.Fatal("the server still answers after shutdown")
 	}
 }
