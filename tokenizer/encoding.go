@@ -106,7 +106,6 @@ func (e *Encoding) mergeWith(o *Encoding) {
 	}
 	for _, oo := range o.Overflowing {
 		n := e.clone()
-		n.Overflowing = nil
 		n.mergeWith(oo.clone())
 		over = append(over, n)
 	}

@@ -32,15 +32,26 @@ func (u unicodeNormalizer) normalize(n normalized) normalized {
 }
 
 // applyForm normalizes n segment by segment (a segment being a starter and
-// the non-starters after it), so each output character can be aligned: the
-// k-th character of a segment's result takes the span of the k-th
-// character of the segment, and extra ones are inserted after them.
+// the non-starters after it). Each output character takes the span of the
+// input character it comes from: the one whose decomposition holds the
+// first character of its own decomposition (a composed é comes from the e,
+// both halves of a decomposed é come from the é).
 func applyForm(n normalized, form norm.Form) normalized {
 	if form.IsNormalString(n.s) {
 		return n
 	}
+	decomp := norm.NFD
+	if form == norm.NFKC || form == norm.NFKD {
+		decomp = norm.NFKD
+	}
 	e := newEditor(&n)
-	var buf []byte
+	var out []byte
+	type source struct {
+		r    rune
+		pos  int // byte position of the input character in n.s
+		used bool
+	}
+	var srcs []source
 	for e.pos < len(n.s) {
 		seg := form.NextBoundaryInString(n.s[e.pos:], true)
 		if seg <= 0 {
@@ -54,27 +65,34 @@ func applyForm(n normalized, form norm.Form) normalized {
 			}
 			continue
 		}
-		buf = form.AppendString(buf[:0], in)
-		nIn := utf8.RuneCountInString(in)
-		out := buf
-		k := 0
-		nOut := utf8.RuneCount(out)
-		for len(out) > 0 {
-			r, size := utf8.DecodeRune(out)
-			out = out[size:]
-			switch {
-			case k < nIn && k == nOut-1 && nOut < nIn:
-				e.replace(r, nIn-nOut)
-			case k < nIn:
-				e.replace(r, 0)
-			default:
-				e.insert(r)
+		srcs = srcs[:0]
+		for i, r := range in {
+			for _, d := range decomp.String(string(r)) {
+				srcs = append(srcs, source{r: d, pos: e.pos + i})
 			}
-			k++
 		}
-		if nOut == 0 {
-			e.skip(nIn)
+		out = form.AppendString(out[:0], in)
+		last := e.pos
+		for _, r := range string(out) {
+			pos := -1
+			for k, d := range decomp.String(string(r)) {
+				for j := range srcs {
+					if !srcs[j].used && srcs[j].r == d {
+						srcs[j].used = true
+						if k == 0 {
+							pos = srcs[j].pos
+						}
+						break
+					}
+				}
+			}
+			if pos < 0 {
+				pos = last
+			}
+			last = pos
+			e.emit(r, n.origAt(pos))
 		}
+		e.pos = end
 	}
 	return e.done()
 }
