@@ -65,6 +65,7 @@ func applyForm(n normalized, form norm.Form) normalized {
 			}
 			continue
 		}
+		e.breakShape()
 		srcs = srcs[:0]
 		for i, r := range in {
 			for _, d := range decomp.String(string(r)) {
@@ -90,7 +91,7 @@ func applyForm(n normalized, form norm.Form) normalized {
 				pos = last
 			}
 			last = pos
-			e.emit(r, n.origAt(pos))
+			e.emitFrom(r, pos)
 		}
 		e.pos = end
 	}
@@ -262,66 +263,99 @@ type bertNormalizer struct {
 	cleanText, chineseChars, stripAccents, lowercase bool
 }
 
+// normalize applies the four steps in one pass; they all work character
+// by character, and every character they produce takes the span of the
+// input character it comes from, as the separate passes of the reference
+// implementation give.
 func (b bertNormalizer) normalize(n normalized) normalized {
-	if b.cleanText {
-		n = bertClean(n)
+	if b.unchanged(n.s) {
+		return n
 	}
-	if b.chineseChars {
-		n = padChinese(n)
+	e := newEditor(&n)
+	var rs []rune
+	for e.pos < len(n.s) {
+		if c := n.s[e.pos]; c < utf8.RuneSelf {
+			switch {
+			case b.cleanText && (c == '\t' || c == '\n' || c == '\r'):
+				e.replace(' ', 0)
+			case b.cleanText && (c < 0x20 || c == 0x7f):
+				e.skip(1)
+			case b.lowercase && 'A' <= c && c <= 'Z':
+				e.replace(rune(c+'a'-'A'), 0)
+			default:
+				e.keepASCII()
+			}
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		if b.cleanText {
+			if r == 0xFFFD || isOther(r) {
+				e.skip(1)
+				continue
+			}
+			if unicode.IsSpace(r) {
+				e.replace(' ', 0)
+				continue
+			}
+		}
+		if b.chineseChars && isChineseChar(r) {
+			// The space replaces the ideograph; the ideograph and the
+			// space after it are inserted, so all three take its span.
+			e.replace(' ', 0)
+			e.insert(r)
+			e.insert(' ')
+			continue
+		}
+		rs = append(rs[:0], r)
+		if b.stripAccents {
+			rs = rs[:0]
+			for _, d := range norm.NFD.String(string(r)) {
+				if !unicode.Is(unicode.Mn, d) {
+					rs = append(rs, d)
+				}
+			}
+		}
+		if b.lowercase {
+			for i := 0; i < len(rs); i++ {
+				if rs[i] == 'İ' {
+					rs[i] = 'i'
+					rs = append(rs[:i+1], append([]rune{'\u0307'}, rs[i+1:]...)...)
+					i++
+					continue
+				}
+				rs[i] = unicode.ToLower(rs[i])
+			}
+		}
+		switch {
+		case len(rs) == 1 && rs[0] == r:
+			e.keep()
+		case len(rs) == 0:
+			e.skip(1)
+		default:
+			e.replace(rs[0], 0)
+			for _, x := range rs[1:] {
+				e.insert(x)
+			}
+		}
 	}
-	if b.stripAccents {
-		n = applyForm(n, norm.NFD)
-		n = filterRunes(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	return e.done()
+}
+
+// unchanged reports whether s is ASCII that no step changes.
+func (b bertNormalizer) unchanged(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || (b.cleanText && (c < 0x20 || c == 0x7f)) || (b.lowercase && 'A' <= c && c <= 'Z') {
+			return false
+		}
 	}
-	if b.lowercase {
-		n = lowercase(n)
-	}
-	return n
+	return true
 }
 
 // bertClean drops NUL, U+FFFD and "other" characters (Cc, Cf, Cn, Co, Cs
 // except tab, newline and carriage return) and turns whitespace into spaces.
 func bertClean(n normalized) normalized {
-	clean := true
-	for i := 0; i < len(n.s); {
-		c := n.s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				clean = false
-				break
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(n.s[i:])
-		if r == 0xFFFD || isOther(r) || unicode.IsSpace(r) {
-			clean = false
-			break
-		}
-		i += size
-	}
-	if clean {
-		return n
-	}
-	e := newEditor(&n)
-	for e.pos < len(n.s) {
-		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			e.replace(' ', 0)
-		case r == 0 || r == 0xFFFD || isOther(r):
-			e.skip(1)
-		case unicode.IsSpace(r):
-			if r == ' ' {
-				e.keep()
-			} else {
-				e.replace(' ', 0)
-			}
-		default:
-			e.keep()
-		}
-	}
-	return e.done()
+	return bertNormalizer{cleanText: true}.normalize(n)
 }
 
 // isOther reports whether r is in a general category C* (control, format,
@@ -339,33 +373,6 @@ func isChineseChar(r rune) bool {
 		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
 		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B920 && r <= 0x2CEAF) ||
 		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
-}
-
-func padChinese(n normalized) normalized {
-	found := false
-	for _, r := range n.s {
-		if isChineseChar(r) {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return n
-	}
-	e := newEditor(&n)
-	for e.pos < len(n.s) {
-		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
-		if isChineseChar(r) {
-			// The space replaces the ideograph; the ideograph and the
-			// space after it are inserted, so all three take its span.
-			e.replace(' ', 0)
-			e.insert(r)
-			e.insert(' ')
-			continue
-		}
-		e.keep()
-	}
-	return e.done()
 }
 
 // nmtNormalizer is SentencePiece's NMT normalization: drop some control

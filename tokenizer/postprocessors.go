@@ -72,12 +72,19 @@ func (t *templateProcessing) process(encs []*Encoding, addSpecial bool) []*Encod
 		tpl = t.pair
 	}
 	var out []*Encoding
+	used := [2]bool{}
 	for _, p := range tpl {
 		if p.seq >= 0 {
 			if p.seq >= len(encs) {
 				continue
 			}
-			e := encs[p.seq].clone()
+			// The texts' encodings are ours to change; a text used twice
+			// gets a copy the second time.
+			e := encs[p.seq]
+			if used[p.seq] {
+				e = e.clone()
+			}
+			used[p.seq] = true
 			setTypeAndSeq(e, p.typeID, p.seq)
 			out = append(out, e)
 			continue

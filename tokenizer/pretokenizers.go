@@ -168,8 +168,10 @@ func (s preTokenizerSeq) preTokenize(sc *scratch, in, dst []piece) []piece {
 		if i == len(s)-1 {
 			return p.preTokenize(sc, cur, dst)
 		}
-		next := p.preTokenize(sc, cur, sc.takePieces())
-		cur = next
+		k, buf := sc.takePieces()
+		buf = p.preTokenize(sc, cur, buf)
+		sc.putPieces(k, buf)
+		cur = buf
 	}
 	return dst
 }
@@ -178,10 +180,11 @@ func (s preTokenizerSeq) preTokenize(sc *scratch, in, dst []piece) []piece {
 type bertPreTokenizer struct{}
 
 func (bertPreTokenizer) preTokenize(sc *scratch, in, dst []piece) []piece {
-	tmp := sc.takePieces()
+	k, tmp := sc.takePieces()
 	for _, p := range in {
 		tmp = splitPiece(sc, p, runePattern(unicode.IsSpace), splitRemoved, false, tmp)
 	}
+	sc.putPieces(k, tmp)
 	for _, p := range tmp {
 		dst = splitPiece(sc, p, runePattern(isBertPunct), splitIsolated, false, dst)
 	}

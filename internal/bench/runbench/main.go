@@ -13,7 +13,9 @@ import (
 )
 
 func suites() []bench.Suite {
-	return []bench.Suite{}
+	return []bench.Suite{
+		bench.TokenizerSuite(),
+	}
 }
 
 func main() {
