@@ -274,6 +274,15 @@ func (b bertNormalizer) normalize(n normalized) normalized {
 	e := newEditor(&n)
 	var rs []rune
 	for e.pos < len(n.s) {
+		// Copy the run of ASCII that no step changes in one go.
+		j := e.pos
+		for j < len(n.s) && n.s[j] < utf8.RuneSelf && !b.asciiChanges(n.s[j]) {
+			j++
+		}
+		if j > e.pos {
+			e.keepTo(j)
+			continue
+		}
 		if c := n.s[e.pos]; c < utf8.RuneSelf {
 			switch {
 			case b.cleanText && (c == '\t' || c == '\n' || c == '\r'):
@@ -309,10 +318,20 @@ func (b bertNormalizer) normalize(n normalized) normalized {
 		rs = append(rs[:0], r)
 		if b.stripAccents {
 			rs = rs[:0]
-			for _, d := range norm.NFD.String(string(r)) {
-				if !unicode.Is(unicode.Mn, d) {
-					rs = append(rs, d)
+			d := norm.NFD.PropertiesString(n.s[e.pos:]).Decomposition()
+			if r >= 0xAC00 && r <= 0xD7A3 {
+				// Hangul syllables decompose algorithmically, outside
+				// the tables.
+				d = []byte(norm.NFD.String(string(r)))
+			}
+			if d != nil {
+				for _, x := range string(d) {
+					if !unicode.Is(unicode.Mn, x) {
+						rs = append(rs, x)
+					}
 				}
+			} else if !unicode.Is(unicode.Mn, r) {
+				rs = append(rs, r)
 			}
 		}
 		if b.lowercase {
@@ -344,12 +363,16 @@ func (b bertNormalizer) normalize(n normalized) normalized {
 // unchanged reports whether s is ASCII that no step changes.
 func (b bertNormalizer) unchanged(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf || (b.cleanText && (c < 0x20 || c == 0x7f)) || (b.lowercase && 'A' <= c && c <= 'Z') {
+		if c := s[i]; c >= utf8.RuneSelf || b.asciiChanges(c) {
 			return false
 		}
 	}
 	return true
+}
+
+// asciiChanges reports whether a step changes the ASCII character c.
+func (b bertNormalizer) asciiChanges(c byte) bool {
+	return (b.cleanText && (c < 0x20 || c == 0x7f)) || (b.lowercase && 'A' <= c && c <= 'Z')
 }
 
 // bertClean drops NUL, U+FFFD and "other" characters (Cc, Cf, Cn, Co, Cs
