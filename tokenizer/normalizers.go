@@ -175,11 +175,12 @@ func (s stripNormalizer) normalize(n normalized) normalized {
 	return n.slice(a, b)
 }
 
-// stripAccentsNormalizer removes nonspacing marks (Mn).
+// stripAccentsNormalizer removes combining marks (M*). (BERT's
+// strip_accents removes only nonspacing marks, Mn.)
 type stripAccentsNormalizer struct{}
 
 func (stripAccentsNormalizer) normalize(n normalized) normalized {
-	return filterRunes(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	return filterRunes(n, func(r rune) bool { return !unicode.IsMark(r) })
 }
 
 // filterRunes keeps the characters for which keep returns true; kept

@@ -266,13 +266,17 @@ func (t *Tokenizer) encode(a string, b *string, s *encodeSettings) (*Encoding, e
 	sc := t.getScratch()
 	defer t.pool.Put(sc)
 	sc.resetArena()
-	ea, err := t.encodeSequence(sc, validUTF8(a), 0)
+	texts := []string{validUTF8(a)}
+	if b != nil {
+		texts = append(texts, validUTF8(*b))
+	}
+	ea, err := t.encodeSequence(sc, texts[0], 0)
 	if err != nil {
 		return nil, err
 	}
 	var eb *Encoding
 	if b != nil {
-		if eb, err = t.encodeSequence(sc, validUTF8(*b), 1); err != nil {
+		if eb, err = t.encodeSequence(sc, texts[1], 1); err != nil {
 			return nil, err
 		}
 	}
@@ -290,7 +294,7 @@ func (t *Tokenizer) encode(a string, b *string, s *encodeSettings) (*Encoding, e
 		encs = append(encs, eb)
 	}
 	if t.post != nil {
-		encs = t.post.process(encs, s.addSpecial)
+		encs = t.post.process(encs, texts, s.addSpecial)
 	} else {
 		for i, e := range encs {
 			setSeqDeep(e, i)

@@ -129,3 +129,7 @@ func (m *wordLevel) tokenize(sc *scratch, p *piece, dst []modelToken) ([]modelTo
 	}
 	return append(dst, modelToken{id: m.unk, start: 0, end: int32(len(p.s))}), nil
 }
+
+func (m *wordPiece) size() int { return len(m.vocabMap) }
+
+func (m *wordLevel) size() int { return len(m.vocabMap) }
