@@ -208,6 +208,11 @@ func checkReference(t *testing.T, tk *Tokenizer, corpus refCorpus, ref *refFile)
 		}
 	}
 	t.Logf("ids equal on %d/%d texts", idsOK, len(corpus.Texts))
+	t.Run("stream", func(t *testing.T) {
+		for i := range corpus.Texts {
+			checkStream(t, tk, ref.Single[i].IDs, i%2 == 0)
+		}
+	})
 	for i, p := range corpus.Pairs {
 		got, err := tk.EncodePair(p[0], p[1])
 		if err != nil {

@@ -45,6 +45,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 func (a *app) verbs() []verb {
 	return []verb{
 		&versionCmd{app: a},
+		&tokenizeCmd{app: a},
 	}
 }
 
