@@ -70,7 +70,13 @@ func FuzzEncodeDecode(f *testing.F) {
 			if l.roundTrip != nil && text != l.roundTrip(valid) {
 				t.Fatalf("round trip of %q gave %q", s, text)
 			}
-			checkStream(t, l.tk, e.IDs, false)
+			ids := e.IDs
+			if len(ids) > 256 {
+				// A stream waits while its text ends in U+FFFD, so long
+				// runs of it make the check quadratic.
+				ids = ids[:256]
+			}
+			checkStream(t, l.tk, ids, false)
 		}
 	})
 }
