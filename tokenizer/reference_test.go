@@ -18,7 +18,7 @@ import (
 // testdata/genref.mjs from the Hugging Face tokenizers library (Rust) on the
 // corpus in testdata/corpus.mjs. Offsets there are in characters.
 
-var referenceNames = []string{"bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram"}
+var referenceNames = []string{"bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram", "unigram-precompiled"}
 
 type refEncoding struct {
 	IDs      []int             `json:"i"`

@@ -25,7 +25,7 @@ if (!tokDir || !outDir) {
 const require = createRequire(import.meta.url);
 const { Tokenizer } = require(join(tokDir, "rust", "tokenizers.node"));
 
-const names = ["bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram"];
+const names = ["bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram", "unigram-precompiled"];
 const texts = corpus();
 const textPairs = pairs();
 mkdirSync(outDir, { recursive: true });
