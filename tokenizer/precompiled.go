@@ -21,6 +21,9 @@ import (
 type precompiled struct {
 	units []uint32
 	pool  []byte
+	// ascii[c] is the replacement of the ASCII character c, if it has one.
+	ascii    [utf8.RuneSelf]string
+	asciiHas [utf8.RuneSelf]bool
 }
 
 // errBadCharsmap is returned for a precompiled_charsmap that does not parse.
@@ -41,6 +44,9 @@ func newPrecompiled(b64 string) (normalizer, error) {
 	p := &precompiled{units: make([]uint32, size/4), pool: data[4+size:]}
 	for i := range p.units {
 		p.units[i] = binary.LittleEndian.Uint32(data[4+4*i:])
+	}
+	for c := 1; c < utf8.RuneSelf; c++ {
+		p.ascii[c], p.asciiHas[c] = p.lookup(string(rune(c)))
 	}
 	return p, nil
 }
@@ -97,7 +103,39 @@ type xop struct {
 	change int
 }
 
+// asciiAlone reports whether s[i] is an ASCII character that forms a
+// grapheme cluster by itself (the next character is ASCII too, and they
+// are not CR LF).
+func asciiAlone(s string, i int) bool {
+	return s[i] < utf8.RuneSelf && (i+1 == len(s) || (s[i+1] < utf8.RuneSelf && !(s[i] == '\r' && s[i+1] == '\n')))
+}
+
 func (p *precompiled) normalize(n normalized) normalized {
+	// Skip the part that no lookup changes.
+	start := 0
+	for start < len(n.s) {
+		if asciiAlone(n.s, start) {
+			if p.asciiHas[n.s[start]] {
+				break
+			}
+			start++
+			continue
+		}
+		g, _, _, _ := uniseg.FirstGraphemeClusterInString(n.s[start:], -1)
+		if p.changes(g) {
+			break
+		}
+		start += len(g)
+	}
+	if start == len(n.s) {
+		return n
+	}
+	// Start one character earlier: a replacement by nothing folds the
+	// removal into the operation before it.
+	if start > 0 {
+		_, size := utf8.DecodeLastRuneInString(n.s[:start])
+		start -= size
+	}
 	var ops []xop
 	modified := false
 	replace := func(old, repl string) {
@@ -118,9 +156,20 @@ func (p *precompiled) normalize(n normalized) normalized {
 		}
 		_ = first
 	}
-	rest := n.s
+	rest := n.s[start:]
 	state := -1
 	for len(rest) > 0 {
+		if asciiAlone(rest, 0) {
+			c := rest[0]
+			if p.asciiHas[c] {
+				replace(rest[:1], p.ascii[c])
+			} else {
+				ops = append(ops, xop{rune(c), 0})
+			}
+			rest = rest[1:]
+			state = -1
+			continue
+		}
 		var g string
 		g, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
 		if len(g) < 6 {
@@ -141,15 +190,32 @@ func (p *precompiled) normalize(n normalized) normalized {
 	if !modified {
 		return n
 	}
-	return applyOps(n, ops)
+	return applyOps(n, start, ops)
+}
+
+// changes reports whether a lookup would change grapheme g.
+func (p *precompiled) changes(g string) bool {
+	if len(g) < 6 {
+		if _, ok := p.lookup(g); ok {
+			return true
+		}
+	}
+	for i, r := range g {
+		if _, ok := p.lookup(g[i : i+utf8.RuneLen(r)]); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // applyOps rebuilds n from a list of operations, aligning each character
 // as the reference's transform does: a replacing character takes the span
 // of the old character at the current position, an inserted one the span
 // of the old byte before it.
-func applyOps(n normalized, ops []xop) normalized {
+// The text before byte start is kept as it is.
+func applyOps(n normalized, start int, ops []xop) normalized {
 	e := newEditor(&n)
+	e.keepTo(start)
 	e.breakShape()
 	for _, op := range ops {
 		var sp span

@@ -20,7 +20,7 @@ import (
 // binding was fetched, the Rust tokenizers library) in the same run.
 func TokenizerSuite() Suite { return Suite{Name: "tokenizer", Run: runTokenizer} }
 
-var benchTokenizers = []string{"bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram"}
+var benchTokenizers = []string{"bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram", "unigram-precompiled"}
 
 func runTokenizer(ctx context.Context, env Env, r *Report) error {
 	if env.Tokenizers == "" {
