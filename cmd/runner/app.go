@@ -54,6 +54,7 @@ func (a *app) verbs() []verb {
 		&listCmd{app: a},
 		&rmCmd{app: a},
 		&mirrorCmd{app: a},
+		&tokenizeCmd{app: a},
 	}
 }
 

@@ -18,6 +18,7 @@ func suites() []bench.Suite {
 		bench.EmbedSuite(),
 		bench.GenerateSuite(),
 		bench.PullSuite(),
+		bench.TokenizerSuite(),
 	}
 }
 
