@@ -154,6 +154,7 @@ func (s *Server) routes() {
 	s.embedRoutes()
 	s.generateRoutes()
 	s.openAIRoutes()
+	s.tokenizeRoutes()
 }
 
 func (s *Server) root(w http.ResponseWriter, r *http.Request) error {

@@ -409,3 +409,29 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("the server still answers after shutdown")
 	}
 }
+
+func TestTokenizeRoutes(t *testing.T) {
+	h := startServer(t, nil)
+	status, body := h.post(t, "POST", "/api/tokenize", `{"model":"`+embedder+`","text":"Hello café"}`)
+	var tr struct {
+		Tokens  []int
+		Pieces  []string
+		Offsets [][2]int
+	}
+	if status != 200 || json.Unmarshal(body, &tr) != nil {
+		t.Fatalf("tokenize: %d %s", status, body)
+	}
+	// [CLS] hello cafe [SEP], with character offsets into "Hello café".
+	if len(tr.Tokens) != 4 || tr.Pieces[1] != "hello" || tr.Offsets[2] != [2]int{6, 10} {
+		t.Fatalf("tokenize: %s", body)
+	}
+	ids, _ := json.Marshal(tr.Tokens)
+	status, body = h.post(t, "POST", "/api/detokenize", `{"model":"`+embedder+`","tokens":`+string(ids)+`,"skip_special":true}`)
+	if status != 200 || !bytes.Contains(body, []byte(`"text":"hello cafe"`)) {
+		t.Fatalf("detokenize: %d %s", status, body)
+	}
+	status, body = h.post(t, "POST", "/api/detokenize", `{"model":"`+embedder+`","tokens":[999999999]}`)
+	if status != 400 {
+		t.Fatalf("detokenize of an unknown id: %d %s", status, body)
+	}
+}

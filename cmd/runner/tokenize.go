@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"runner/modelstore"
 	"runner/tokenizer"
 )
 
@@ -31,7 +32,7 @@ type tokenizeOutput struct {
 }
 
 func (c *tokenizeCmd) Run(ctx context.Context, args []string) error {
-	fs := c.app.flagSet(c, "DIR|tokenizer.json [TEXT...]")
+	fs := c.app.flagSet(c, "MODEL|DIR|tokenizer.json [TEXT...]")
 	pair := fs.Bool("pair", false, "encode pairs of texts: TEXT arguments two by two, or stdin lines as FIRST<TAB>SECOND")
 	noSpecial := fs.Bool("no-special", false, "leave out special tokens (on decode: skip them)")
 	decode := fs.Bool("decode", false, "decode: each argument or stdin line is a list of ids (JSON array, or separated by spaces or commas)")
@@ -41,9 +42,9 @@ func (c *tokenizeCmd) Run(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() < 1 {
 		fs.Usage()
-		return usageError{errors.New("tokenize needs a tokenizer directory or tokenizer.json")}
+		return usageError{errors.New("tokenize needs a model, a tokenizer directory or a tokenizer.json")}
 	}
-	tk, err := loadTokenizer(fs.Arg(0))
+	tk, err := c.loadTokenizer(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -111,15 +112,24 @@ func (c *tokenizeCmd) Run(ctx context.Context, args []string) error {
 }
 
 // loadTokenizer loads a tokenizer directory or a tokenizer.json file.
-func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
-	st, err := os.Stat(path)
+// loadTokenizer loads a tokenizer from a directory, a tokenizer.json, or a
+// model reference (pulled first if it is not in the cache).
+func (c *tokenizeCmd) loadTokenizer(ctx context.Context, ref string) (*tokenizer.Tokenizer, error) {
+	if st, err := os.Stat(ref); err == nil {
+		if st.IsDir() {
+			return tokenizer.LoadDir(ref)
+		}
+		return tokenizer.LoadFile(ref)
+	}
+	store, err := c.app.newStore()
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return tokenizer.LoadDir(path)
+	m, err := store.Resolve(ctx, ref, modelstore.ResolveOptions{Pull: true})
+	if err != nil {
+		return nil, err
 	}
-	return tokenizer.LoadFile(path)
+	return tokenizer.LoadDir(m.Dir)
 }
 
 func outputOf(e *tokenizer.Encoding, texts []string, byteOffsets, pair bool) tokenizeOutput {
