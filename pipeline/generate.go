@@ -59,7 +59,7 @@ func (m *Model) EncodePrompt(text string, addSpecial bool) ([]int, error) {
 // new text as it is generated: whole UTF-8 characters, never part of a stop
 // string. Concurrent generations on one model share its decode steps.
 func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions, emit func(text string) error) (*GenerateStats, error) {
-	if err := m.need(TaskGenerate); err != nil {
+	if err := m.Need(TaskGenerate); err != nil {
 		return nil, err
 	}
 	if len(prompt) == 0 {

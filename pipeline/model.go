@@ -157,8 +157,9 @@ func (m *Model) Tasks() []Task { return m.tasks }
 // Supports reports whether the model can do the task.
 func (m *Model) Supports(t Task) bool { return slices.Contains(m.tasks, t) }
 
-// need returns a TaskError unless the model supports t.
-func (m *Model) need(t Task) error {
+// Need returns a TaskError, which says what the model does support, unless
+// the model supports t.
+func (m *Model) Need(t Task) error {
 	if m.Supports(t) {
 		return nil
 	}

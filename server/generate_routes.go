@@ -41,14 +41,11 @@ func (s *Server) loadOnly(r *http.Request, model string, ka *time.Duration) (str
 		_, err := s.cfg.Models.unload(r.Context(), model)
 		return "unload", err
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), model)
+	l, err := s.cfg.Models.acquireFor(r.Context(), model, pipeline.TaskGenerate)
 	if err != nil {
 		return "", err
 	}
-	defer l.release(ka)
-	if !l.Supports(pipeline.TaskGenerate) {
-		return "", &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskGenerate, Supported: l.Tasks()}
-	}
+	l.release(ka)
 	return "load", nil
 }
 
@@ -61,6 +58,28 @@ func metrics(start time.Time, load time.Duration, st *pipeline.GenerateStats) ap
 		EvalCount:          st.Tokens,
 		EvalDuration:       st.EvalDuration,
 	}
+}
+
+// startGeneration lends a model that generates and reads the request's
+// options, truncate and format over its defaults. The caller releases the
+// loan.
+func (s *Server) startGeneration(r *http.Request, model string, options map[string]any, truncate *bool, format json.RawMessage) (*loan, pipeline.GenerateOptions, error) {
+	l, err := s.cfg.Models.acquireFor(r.Context(), model, pipeline.TaskGenerate)
+	if err != nil {
+		return nil, pipeline.GenerateOptions{}, err
+	}
+	opts, err := generateOptions(l.Model, options)
+	if err == nil && truncate != nil {
+		opts.Truncate = *truncate
+	}
+	if err == nil {
+		err = applyFormat(&opts, format)
+	}
+	if err != nil {
+		l.release(nil)
+		return nil, opts, err
+	}
+	return l, opts, nil
 }
 
 // generate is Ollama's /api/generate.
@@ -87,24 +106,11 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, http.StatusOK, api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: reason})
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), req.Model)
+	l, opts, err := s.startGeneration(r, req.Model, req.Options, req.Truncate, req.Format)
 	if err != nil {
 		return err
 	}
 	defer l.release(ka)
-	if !l.Supports(pipeline.TaskGenerate) {
-		return &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskGenerate, Supported: l.Tasks()}
-	}
-	opts, err := generateOptions(l.Model, req.Options)
-	if err != nil {
-		return err
-	}
-	if req.Truncate != nil {
-		opts.Truncate = *req.Truncate
-	}
-	if err := applyFormat(&opts, req.Format); err != nil {
-		return err
-	}
 	prompt, err := s.generatePrompt(l, &req)
 	if err != nil {
 		return err
@@ -242,24 +248,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), req.Model)
+	l, opts, err := s.startGeneration(r, req.Model, req.Options, req.Truncate, req.Format)
 	if err != nil {
 		return err
 	}
 	defer l.release(ka)
-	if !l.Supports(pipeline.TaskGenerate) {
-		return &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskGenerate, Supported: l.Tasks()}
-	}
-	opts, err := generateOptions(l.Model, req.Options)
-	if err != nil {
-		return err
-	}
-	if req.Truncate != nil {
-		opts.Truncate = *req.Truncate
-	}
-	if err := applyFormat(&opts, req.Format); err != nil {
-		return err
-	}
 	text, err := l.RenderChat(chattemplate.Input{Messages: msgs, Tools: raw.Tools, AddGenerationPrompt: true, Extra: thinkExtra(req.Think)}, "")
 	if err != nil {
 		return err

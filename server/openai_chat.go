@@ -169,14 +169,11 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), req.Model)
+	l, err := s.cfg.Models.acquireFor(r.Context(), req.Model, pipeline.TaskGenerate)
 	if err != nil {
 		return err
 	}
 	defer l.release(nil)
-	if !l.Supports(pipeline.TaskGenerate) {
-		return &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskGenerate, Supported: l.Tasks()}
-	}
 	opts, err := req.options(l.Model)
 	if err != nil {
 		return err
@@ -282,14 +279,11 @@ func (s *Server) openAICompletion(w http.ResponseWriter, r *http.Request) error 
 	if req.Suffix != "" {
 		return badRequest("suffix (fill in the middle) is not supported")
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), req.Model)
+	l, err := s.cfg.Models.acquireFor(r.Context(), req.Model, pipeline.TaskGenerate)
 	if err != nil {
 		return err
 	}
 	defer l.release(nil)
-	if !l.Supports(pipeline.TaskGenerate) {
-		return &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskGenerate, Supported: l.Tasks()}
-	}
 	opts, err := req.options(l.Model)
 	if err != nil {
 		return err
