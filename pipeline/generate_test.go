@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"runner/chattemplate"
 	"runner/internal/fixtures"
@@ -140,6 +141,14 @@ func TestGenerateCancel(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("a cancelled generation returned no error")
+	}
+	// Its slot and cache are freed at the next step.
+	deadline := time.Now().Add(5 * time.Second)
+	for m.Queued() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sequences still queued after the cancel", m.Queued())
+		}
+		time.Sleep(time.Millisecond)
 	}
 	// The model keeps serving.
 	if _, text := generated(t, m, prompt, greedy); text == "" {
