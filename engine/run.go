@@ -173,6 +173,7 @@ func (s *Session) checkInputs(in map[string]*Tensor) (map[string]int64, error) {
 // writes them in place instead of allocating and copying. Outputs it cannot
 // size are left to ONNX Runtime.
 func (s *Session) allocateOutputs(into map[string]*Tensor, symbols map[string]int64) map[string]*Tensor {
+	cloned := false
 	for _, o := range s.info.Outputs {
 		if into[o.Name] != nil || o.Kind != "tensor" || !o.HasShape {
 			continue
@@ -197,10 +198,12 @@ func (s *Session) allocateOutputs(into map[string]*Tensor, symbols map[string]in
 		if err != nil {
 			continue
 		}
-		if into == nil {
-			into = map[string]*Tensor{}
-		} else if len(into) == 0 || into[o.Name] == nil {
-			into = maps.Clone(into)
+		if !cloned {
+			// The caller's map is not ours to change.
+			into, cloned = maps.Clone(into), true
+			if into == nil {
+				into = map[string]*Tensor{}
+			}
 		}
 		into[o.Name] = t
 	}
