@@ -361,3 +361,23 @@ func TestDeviceFallsBackToCPU(t *testing.T) {
 		t.Fatal("ParseDevice accepted tpu")
 	}
 }
+
+// Scalar (0-dimensional) inputs and outputs, as num_logits_to_keep is.
+func TestScalars(t *testing.T) {
+	rt := openRuntime(t)
+	s := newSession(t, rt, saveModel(t, t.TempDir(), "scalar.onnx", func(b *graph.Builder) {
+		x := b.Input("x", onnx.Int64)
+		b.Output("y", b.Add(x, b.ScalarInt64(2)), onnx.Int64)
+	}, onnx.SaveOptions{}))
+	x, err := NewTensor([]int64{}, []int64{40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(context.Background(), map[string]*Tensor{"x": x}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y := Data[int64](out["y"]); len(out["y"].Shape()) != 0 || len(y) != 1 || y[0] != 42 {
+		t.Fatalf("y = %v %v", out["y"].Shape(), y)
+	}
+}

@@ -86,6 +86,9 @@ func (s *Session) Run(ctx context.Context, in map[string]*Tensor, into map[strin
 	out := make(map[string]*Tensor, len(s.outs))
 	for i, name := range s.outs {
 		if t := into[name]; t != nil {
+			if len(t.shape) == 0 {
+				t.scalarBack(outVals[i])
+			}
 			out[name] = t
 			continue
 		}

@@ -147,6 +147,9 @@ func zerosOf(et onnx.ElemType, shape []int64) (*Tensor, error) {
 // ortValue wraps the tensor's memory in an ONNX Runtime value (no copy).
 // The caller destroys it.
 func (t *Tensor) ortValue() (ort.Value, error) {
+	if len(t.shape) == 0 {
+		return t.ortScalar()
+	}
 	shape := ort.NewShape(t.shape...)
 	switch d := t.data.(type) {
 	case []float32:
@@ -172,6 +175,45 @@ func (t *Tensor) ortValue() (ort.Value, error) {
 		return wrap(ort.NewCustomDataTensor(shape, b, ort.TensorElementDataTypeFloat16))
 	}
 	return nil, fmt.Errorf("tensor holds unsupported data %T", t.data)
+}
+
+// ortScalar makes a 0-dimensional value, which onnxruntime_go builds as a
+// Scalar holding a copy of the element (see scalarBack for outputs).
+func (t *Tensor) ortScalar() (ort.Value, error) {
+	switch d := t.data.(type) {
+	case []float32:
+		return wrap(ort.NewScalar(d[0]))
+	case []int64:
+		return wrap(ort.NewScalar(d[0]))
+	case []int32:
+		return wrap(ort.NewScalar(d[0]))
+	case []int8:
+		return wrap(ort.NewScalar(d[0]))
+	case []uint8:
+		return wrap(ort.NewScalar(d[0]))
+	case []bool:
+		return wrap(ort.NewScalar(d[0]))
+	}
+	return nil, fmt.Errorf("0-dimensional tensors of %s are not supported", t.Type())
+}
+
+// scalarBack copies a scalar output that ONNX Runtime wrote into v (the
+// Scalar's own copy) back into t's memory.
+func (t *Tensor) scalarBack(v ort.Value) {
+	switch d := t.data.(type) {
+	case []float32:
+		d[0] = v.(*ort.Scalar[float32]).GetData()
+	case []int64:
+		d[0] = v.(*ort.Scalar[int64]).GetData()
+	case []int32:
+		d[0] = v.(*ort.Scalar[int32]).GetData()
+	case []int8:
+		d[0] = v.(*ort.Scalar[int8]).GetData()
+	case []uint8:
+		d[0] = v.(*ort.Scalar[uint8]).GetData()
+	case []bool:
+		d[0] = v.(*ort.Scalar[bool]).GetData()
+	}
 }
 
 // wrap returns a constructor's value as an ort.Value, never as a non-nil
