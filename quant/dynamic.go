@@ -40,7 +40,7 @@ func quantizeDynamic(e *editor, opts Options, rep *Report) error {
 				if opts.SkipGather {
 					continue
 				}
-				ok, err := quantizeGather(e, s, n, weights)
+				ok, err := quantizeGather(e, s, n, weights, rep)
 				if err != nil {
 					return err
 				}
@@ -54,7 +54,7 @@ func quantizeDynamic(e *editor, opts Options, rep *Report) error {
 				rep.skip(n, why)
 				continue
 			}
-			if err := quantizeLinear8(e, s, l, opts, weights); err != nil {
+			if err := quantizeLinear8(e, s, l, opts, weights, rep); err != nil {
 				return err
 			}
 			rep.quantized(op)
@@ -70,7 +70,7 @@ type qweight struct {
 
 // weight8 quantises a linear layer's weight (once, however many layers
 // share it) and adds it to the model.
-func weight8(e *editor, l *linear, opts Options, cache map[string]qweight) (qweight, error) {
+func weight8(e *editor, l *linear, opts Options, cache map[string]qweight, rep *Report) (qweight, error) {
 	key := fmt.Sprintf("%s\x00%g", l.w.key(), l.alpha)
 	if q, ok := cache[key]; ok {
 		return q, nil
@@ -101,13 +101,14 @@ func weight8(e *editor, l *linear, opts Options, cache map[string]qweight) (qwei
 		zero:  e.addInitializer(onnx.RawTensor(base+"_zero_point", elem, params, q.zeros)),
 	}
 	cache[key] = qw
+	rep.rewrote(l.node.GetOpType(), l.w.init, qw.data, qw.scale, qw.zero)
 	return qw, nil
 }
 
 // quantizeLinear8 rewrites one linear layer into ONNX Runtime's dynamic
 // quantisation pattern.
-func quantizeLinear8(e *editor, s *scope, l *linear, opts Options, weights map[string]qweight) error {
-	qw, err := weight8(e, l, opts, weights)
+func quantizeLinear8(e *editor, s *scope, l *linear, opts Options, weights map[string]qweight, rep *Report) error {
+	qw, err := weight8(e, l, opts, weights, rep)
 	if err != nil {
 		return fmt.Errorf("quantise %s: %w", l.node.GetName(), err)
 	}
@@ -162,7 +163,7 @@ func dynamicQuantize(e *editor, s *scope, node *onnxpb.NodeProto, x string) ([]g
 // scale and zero point for the table (as ONNX Runtime does), and
 // dequantises the rows the Gather takes. ok is false when the Gather does
 // not read a constant float32 matrix.
-func quantizeGather(e *editor, s *scope, n *onnxpb.NodeProto, cache map[string]qweight) (ok bool, err error) {
+func quantizeGather(e *editor, s *scope, n *onnxpb.NodeProto, cache map[string]qweight, rep *Report) (ok bool, err error) {
 	in := n.GetInput()
 	if len(in) != 2 {
 		return false, nil
@@ -188,6 +189,7 @@ func quantizeGather(e *editor, s *scope, n *onnxpb.NodeProto, cache map[string]q
 			zero:  e.addInitializer(onnx.RawTensor(base+"_zero_point", onnx.Uint8, nil, q.zeros)),
 		}
 		cache["gather\x00"+t.GetName()] = qt
+		rep.rewrote("Gather", t, qt.data, qt.scale, qt.zero)
 	}
 	out := firstOutput(n)
 	axis := intAttr(n, "axis", 0)

@@ -60,7 +60,7 @@ func quantizeNBits(e *editor, opts Options, rep *Report) error {
 		}
 	}
 	for _, l := range linears {
-		if err := quantizeLinear4(e, owner[l.node], l, opts, weights); err != nil {
+		if err := quantizeLinear4(e, owner[l.node], l, opts, weights, rep); err != nil {
 			return err
 		}
 		rep.quantized(l.node.GetOpType())
@@ -73,7 +73,7 @@ func quantizeNBits(e *editor, opts Options, rep *Report) error {
 			rep.skip(n, reasonEmbedding)
 			continue
 		}
-		ok, err := quantizeGather(e, owner[n], n, weights)
+		ok, err := quantizeGather(e, owner[n], n, weights, rep)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func quantizeNBits(e *editor, opts Options, rep *Report) error {
 
 // quantizeLinear4 rewrites one linear layer into MatMulNBits (plus its
 // Gemm bias, if any).
-func quantizeLinear4(e *editor, s *scope, l *linear, opts Options, cache map[string]qweight) error {
+func quantizeLinear4(e *editor, s *scope, l *linear, opts Options, cache map[string]qweight, rep *Report) error {
 	K, N := l.w.shape()
 	key := fmt.Sprintf("nbits\x00%s\x00%g", l.w.key(), l.alpha)
 	qw, ok := cache[key]
@@ -111,6 +111,7 @@ func quantizeLinear4(e *editor, s *scope, l *linear, opts Options, cache map[str
 			qw.zero = e.addInitializer(onnx.RawTensor(base+"_zero_points", onnx.Uint8, []int64{int64(len(q.zeros))}, q.zeros))
 		}
 		cache[key] = qw
+		rep.rewrote(l.node.GetOpType(), l.w.init, qw.data, qw.scale, qw.zero)
 	}
 	inputs := []graph.Value{graph.Value(l.x), qw.data, qw.scale}
 	if qw.zero != "" {

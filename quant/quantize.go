@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"runner/onnx"
+	"runner/onnx/graph"
 	"runner/onnx/onnxpb"
 )
 
@@ -132,12 +133,46 @@ type Report struct {
 	Skipped []Skipped
 	// WeightBytes is the size of the model's initializers before and after.
 	WeightBytesBefore, WeightBytesAfter int64
+	// Rewritten sums, by operator, the bytes of the weights quantisation
+	// replaced and of what replaced them (data, scales and zero points),
+	// counting a weight shared by several nodes once.
+	Rewritten map[string]ByteCount
 	// Options are the options used, defaults filled in.
 	Options Options
 	// Path is the file written, and ExternalData its external data files
 	// (set by QuantizeFile).
 	Path         string
 	ExternalData []string
+
+	afterNames []opValue // new initializers, sized when done
+}
+
+// ByteCount is a size before and after quantisation.
+type ByteCount struct{ Before, After int64 }
+
+// Ratio returns After/Before (0 when nothing was counted).
+func (b ByteCount) Ratio() float64 {
+	if b.Before == 0 {
+		return 0
+	}
+	return float64(b.After) / float64(b.Before)
+}
+
+// rewrote records that a weight of before bytes, read by op, was replaced
+// by tensors of after bytes.
+func (r *Report) rewrote(op string, before *onnxpb.TensorProto, after ...graph.Value) {
+	if r.Rewritten == nil {
+		r.Rewritten = map[string]ByteCount{}
+	}
+	c := r.Rewritten[op]
+	c.Before += tensorBytes(before)
+	r.Rewritten[op] = c
+	r.afterNames = append(r.afterNames, opValue{op, after})
+}
+
+type opValue struct {
+	op     string
+	values []graph.Value
 }
 
 func (r *Report) quantized(op string) {
@@ -208,8 +243,12 @@ func (r *Report) Write(w io.Writer, verbose bool) {
 			}
 		}
 	}
+	for _, op := range sortedKeys(r.Rewritten) {
+		c := r.Rewritten[op]
+		fmt.Fprintf(w, "%s weights: %s → %s (%.2fx)\n", op, humanBytes(c.Before), humanBytes(c.After), c.Ratio())
+	}
 	if r.WeightBytesBefore > 0 {
-		fmt.Fprintf(w, "weights: %d → %d bytes (%.2fx)\n", r.WeightBytesBefore, r.WeightBytesAfter,
+		fmt.Fprintf(w, "all weights: %s → %s (%.2fx)\n", humanBytes(r.WeightBytesBefore), humanBytes(r.WeightBytesAfter),
 			float64(r.WeightBytesAfter)/float64(r.WeightBytesBefore))
 	}
 }
@@ -246,6 +285,16 @@ func Quantize(m *onnxpb.ModelProto, opts Options) (*Report, error) {
 	}
 	e.finish()
 	rep.WeightBytesAfter = weightBytes(m.GetGraph())
+	for _, ov := range rep.afterNames {
+		c := rep.Rewritten[ov.op]
+		for _, v := range ov.values {
+			if t := e.main().inits[string(v)]; t != nil {
+				c.After += tensorBytes(t)
+			}
+		}
+		rep.Rewritten[ov.op] = c
+	}
+	rep.afterNames = nil
 	return rep, nil
 }
 
@@ -316,4 +365,26 @@ func tensorBytes(t *onnxpb.TensorProto) int64 {
 		}
 	}
 	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// humanBytes formats a size as 1.5 MB.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
