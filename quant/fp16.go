@@ -159,11 +159,13 @@ func (c *fp16) nodePrecision(n *onnxpb.NodeProto, rotary map[*onnxpb.NodeProto]b
 	}
 	computed, allSingle := 0, true
 	for _, in := range n.GetInput() {
-		if !c.isFloat(in) || c.constant[in] || c.input[in] {
+		if !c.isFloat(in) || c.constant[in] {
 			continue
 		}
 		computed++
-		allSingle = allSingle && c.value[in] == single
+		// The model's inputs are float32 only at the edge: they count as
+		// half precision.
+		allSingle = allSingle && c.value[in] == single && !c.input[in]
 	}
 	if computed > 0 && allSingle && !slices.Contains(anyFloatInput, op) {
 		return single, "its inputs come from float32 operators"

@@ -478,19 +478,27 @@ func (s *scope) matchLinear(n *onnxpb.NodeProto) (*linear, string) {
 }
 
 // isHead reports whether a linear layer is a language model's head: it
-// makes a graph output (the logits), or reads the token embeddings (tied
-// weights).
+// reads the token embeddings (tied weights), or it makes a graph output
+// with one column per row of an embedding table (the vocabulary).
 func (e *editor) isHead(l *linear) bool {
-	for _, o := range e.main().g.GetOutput() {
-		if o.GetName() == firstOutput(l.node) {
-			return true
-		}
-	}
+	vocab := map[int]bool{}
 	for _, s := range e.scopes {
 		for _, n := range s.g.GetNode() {
-			if n.GetOpType() == "Gather" && len(n.GetInput()) > 0 && n.GetInput()[0] == l.w.init.GetName() {
+			if n.GetOpType() != "Gather" || n.GetDomain() != "" || len(n.GetInput()) == 0 {
+				continue
+			}
+			if n.GetInput()[0] == l.w.init.GetName() {
 				return true
 			}
+			if t := s.initializer(n.GetInput()[0]); t != nil && len(t.GetDims()) == 2 {
+				vocab[int(t.GetDims()[0])] = true
+			}
+		}
+	}
+	_, cols := l.w.shape()
+	for _, o := range e.main().g.GetOutput() {
+		if o.GetName() == firstOutput(l.node) && vocab[cols] {
+			return true
 		}
 	}
 	return false
