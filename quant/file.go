@@ -49,21 +49,21 @@ func QuantizeFile(ctx context.Context, src, dst string, opts Options) (*Report, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if rep.ExternalData, err = save(m, dst); err != nil {
+	if rep.ExternalData, err = save(m, dst, inlineLimit); err != nil {
 		return nil, err
 	}
 	rep.Path = dst
 	return rep, nil
 }
 
-// save writes m to dst, with external data when it is too large for one
-// file, and reports the external data files written.
-func save(m *onnxpb.ModelProto, dst string) ([]string, error) {
+// save writes m to dst, with external data when it is larger than limit
+// bytes, and reports the external data files written.
+func save(m *onnxpb.ModelProto, dst string, limit int) ([]string, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, fmt.Errorf("save %s: %w", dst, err)
 	}
 	opts := onnx.SaveOptions{}
-	external := proto.Size(m) > inlineLimit
+	external := proto.Size(m) > limit
 	if external {
 		opts.ExternalDataThreshold = externalThreshold
 		opts.MaxExternalFileSize = maxExternalFile
