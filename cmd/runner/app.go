@@ -51,6 +51,7 @@ func (a *app) verbs() []verb {
 		&listCmd{app: a},
 		&rmCmd{app: a},
 		&mirrorCmd{app: a},
+		&quantizeCmd{app: a},
 	}
 }
 
