@@ -2,8 +2,6 @@ package quant_test
 
 import (
 	"context"
-	_ "embed"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +10,11 @@ import (
 	"runner/engine"
 	"runner/internal/fixtures"
 	"runner/internal/testenv"
+	"runner/internal/transformersjs"
 	"runner/pipeline"
 	"runner/quant"
 	"runner/quant/validate"
 )
-
-//go:embed testdata/variants.mjs
-var variantsScript string
 
 var sentences = []string{
 	"Hello world!",
@@ -157,15 +153,6 @@ func TestExternalDataSource(t *testing.T) {
 	}
 }
 
-// nodeRun runs variants.mjs on a repo.
-func nodeRun(t *testing.T, models, name string, req map[string]any, out any) {
-	t.Helper()
-	in, _ := json.Marshal(req)
-	if err := json.Unmarshal(testenv.Node(t, variantsScript, in, models, name), out); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestTransformersJSLoadsVariants puts the q8 and q4 files where
 // transformers.js looks for dtype "q8" and "q4", and checks that it loads
 // them and computes what runner computes from the same files.
@@ -180,13 +167,15 @@ func TestTransformersJSLoadsVariants(t *testing.T) {
 			if _, err := quant.QuantizeFile(context.Background(), src, dst, quant.DefaultOptions(v, "bert")); err != nil {
 				t.Fatal(err)
 			}
-			var js struct{ Vectors [][]float32 }
-			nodeRun(t, models, name, map[string]any{"mode": "embed", "dtype": string(v), "texts": sentences}, &js)
-			ours := embed(t, rt, dir, dst)
-			if len(js.Vectors) != len(ours) {
-				t.Fatalf("transformers.js gave %d vectors", len(js.Vectors))
+			js, err := transformersjs.Embed(context.Background(), testenv.NodeDir(t), models, name, string(v), sentences)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if cos := minCosine(ours, js.Vectors); cos < 0.9999 {
+			ours := embed(t, rt, dir, dst)
+			if len(js) != len(ours) {
+				t.Fatalf("transformers.js gave %d vectors", len(js))
+			}
+			if cos := minCosine(ours, js); cos < 0.9999 {
 				t.Errorf("transformers.js and runner differ on the %s file: cosine %.6f", v, cos)
 			}
 		})
@@ -245,10 +234,12 @@ func TestDecoderVariants(t *testing.T) {
 			if tt.variant != quant.Q4 {
 				return
 			}
-			var js struct{ IDs []int64 }
-			nodeRun(t, models, name, map[string]any{"mode": "generate", "dtype": "q4", "ids": prompt, "max_new_tokens": n}, &js)
-			if validate.CommonPrefix(js.IDs, got) != n {
-				t.Errorf("transformers.js picks %v from the q4 file, runner %v", js.IDs, got)
+			js, err := transformersjs.Generate(ctx, testenv.NodeDir(t), models, name, "q4", prompt, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if validate.CommonPrefix(js, got) != n {
+				t.Errorf("transformers.js picks %v from the q4 file, runner %v", js, got)
 			}
 		})
 	}

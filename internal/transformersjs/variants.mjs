@@ -1,4 +1,4 @@
-// variants.mjs: runs a quantised variant of a fixture in transformers.js.
+// variants.mjs: runs a model variant in transformers.js (see transformersjs.go).
 //   stdin: {"mode": "embed", "dtype": "q8", "texts": [...]}
 //      or  {"mode": "generate", "dtype": "q4", "ids": [...], "max_new_tokens": 20}
 //   argv:  MODELS_DIR NAME
