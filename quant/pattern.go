@@ -396,7 +396,6 @@ const (
 	reasonEmbedding     = "embedding table kept in float32 by default"
 	reasonTableRank     = "its table is not a matrix"
 	reasonBlockedOp     = "operator kept in float32"
-	reasonFixedFloat    = "its inputs are typed float32 by the operator"
 	reasonUnknownDomain = "operator of an unknown domain kept in float32"
 )
 
