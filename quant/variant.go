@@ -1,6 +1,3 @@
-// Package quant owns model variants: the names users type after a model
-// reference (q8, q4, fp16...), the ONNX file each one names, and which one
-// suits a device when the user gives none.
 package quant
 
 import (

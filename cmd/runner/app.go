@@ -55,6 +55,7 @@ func (a *app) verbs() []verb {
 		&rmCmd{app: a},
 		&mirrorCmd{app: a},
 		&tokenizeCmd{app: a},
+		&quantizeCmd{app: a},
 	}
 }
 

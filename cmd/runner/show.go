@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"runner/modelstore"
 	"runner/onnx"
 )
 
@@ -23,20 +24,43 @@ type showCmd struct {
 
 func (c *showCmd) Name() string { return "show" }
 func (c *showCmd) Synopsis() string {
-	return "Show a model's graphs: inputs, outputs, opset, metadata, weights"
+	return "Show a model (task, variants, context, license, inputs and outputs) or an ONNX graph"
 }
 
 func (c *showCmd) Run(ctx context.Context, args []string) error {
-	fs := c.app.flagSet(c, "MODEL.onnx|DIR")
+	fs := c.app.flagSet(c, "MODEL-REFERENCE|MODEL.onnx|DIR")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON")
-	fs.BoolVarP(&c.verbose, "verbose", "v", false, "also list every operator and metadata entry")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "also list every graph, operator and metadata entry")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError{fmt.Errorf("show takes one model file or directory")}
+		return usageError{fmt.Errorf("show takes one model reference, model file or directory")}
 	}
-	graphs, err := graphsAt(fs.Arg(0))
+	arg := fs.Arg(0)
+	if graphMode(arg) {
+		return c.showGraphs(arg)
+	}
+	return c.showModel(ctx, arg)
+}
+
+// graphMode reports whether arg names ONNX files rather than a model: an
+// .onnx file, or a directory that is not laid out like a repo (no
+// config.json).
+func graphMode(arg string) bool {
+	st, err := os.Stat(arg)
+	switch {
+	case err != nil:
+		return false
+	case !st.IsDir():
+		return true
+	}
+	_, err = os.Stat(filepath.Join(arg, "config.json"))
+	return err != nil
+}
+
+func (c *showCmd) showGraphs(path string) error {
+	graphs, err := graphsAt(path)
 	if err != nil {
 		return err
 	}
@@ -52,6 +76,102 @@ func (c *showCmd) Run(ctx context.Context, args []string) error {
 		printGraph(c.app.stdout, g, c.verbose)
 	}
 	return nil
+}
+
+// modelView is what `show --json` prints for a model reference.
+type modelView struct {
+	*modelstore.ModelInfo
+	// Main is the main graph's interface.
+	Main *graphInfo `json:"main_graph,omitempty"`
+}
+
+// showModel describes a model in the cache (or a local repo) through the
+// store: task, architecture, variants with their sizes, context length,
+// license, and the main graph's inputs and outputs.
+func (c *showCmd) showModel(ctx context.Context, ref string) error {
+	store, err := c.app.newStore()
+	if err != nil {
+		return err
+	}
+	info, err := store.Show(ctx, ref)
+	if err != nil {
+		return err
+	}
+	view := modelView{ModelInfo: info}
+	if g := info.Graph(); g != "" {
+		graphs, err := graphsAt(g)
+		if err != nil {
+			return err
+		}
+		view.Main = &graphs[0]
+	}
+	if c.asJSON {
+		enc := json.NewEncoder(c.app.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(view)
+	}
+	printModel(c.app.stdout, view)
+	if c.verbose {
+		for _, g := range info.Graphs {
+			graphs, err := graphsAt(g)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.app.stdout)
+			printGraph(c.app.stdout, graphs[0], true)
+		}
+	}
+	return nil
+}
+
+func printModel(w io.Writer, v modelView) {
+	info := v.ModelInfo
+	fmt.Fprintln(w, info.Name)
+	row := func(k, val string) {
+		if val != "" {
+			fmt.Fprintf(w, "  %-14s %s\n", k, val)
+		}
+	}
+	row("task", strings.Join(info.Tasks, ", "))
+	row("architecture", info.Architecture)
+	if info.ContextLength > 0 {
+		row("context", fmt.Sprintf("%d tokens", info.ContextLength))
+	}
+	row("license", info.License)
+	row("parameters", info.Details.ParameterSize)
+	variant := string(info.Variant)
+	if info.VariantChosen {
+		variant += " (chosen for this device)"
+	}
+	row("variant", variant)
+	if len(info.Variants) > 0 {
+		fmt.Fprintln(w, "  variants")
+		for _, vi := range info.Variants {
+			state := ""
+			switch {
+			case vi.Variant == info.Variant:
+				state = "in use"
+			case vi.Pulled:
+				state = "pulled"
+			}
+			fmt.Fprintf(w, "    %-7s %10s  %s\n", vi.Variant, humanBytes(vi.Size), state)
+		}
+	}
+	if v.Main == nil {
+		return
+	}
+	rel := v.Main.Path
+	if r, err := filepath.Rel(info.Dir, rel); err == nil {
+		rel = r
+	}
+	fmt.Fprintf(w, "  inputs (%s)\n", filepath.ToSlash(rel))
+	for _, in := range v.Main.Inputs {
+		fmt.Fprintf(w, "    %s\n", in)
+	}
+	fmt.Fprintln(w, "  outputs")
+	for _, out := range v.Main.Outputs {
+		fmt.Fprintf(w, "    %s\n", out)
+	}
 }
 
 // graphInfo is one ONNX file's interface, as `show` prints it.

@@ -115,6 +115,37 @@ func Edit(g *onnxpb.GraphProto) *Builder {
 	return &Builder{st: st}
 }
 
+// DeclareOuter declares values defined outside the graph, by the graphs
+// that enclose it (for a builder that edits an If or Loop body): nodes may
+// read them, and nothing new takes their names.
+func (b *Builder) DeclareOuter(names ...string) {
+	for _, n := range names {
+		if n != "" {
+			b.st.defined[n] = true
+		}
+	}
+}
+
+// RemoveNode takes n out of the graph and frees its name and the names of
+// its outputs, so that a replacement may define them. Readers of its outputs
+// are left as they are: the replacement must define what they read.
+func (b *Builder) RemoveNode(n *onnxpb.NodeProto) {
+	nodes := b.st.graph.Node
+	for i, m := range nodes {
+		if m == n {
+			b.st.graph.Node = append(nodes[:i:i], nodes[i+1:]...)
+			break
+		}
+	}
+	delete(b.st.nodes, n.GetName())
+	for _, o := range n.GetOutput() {
+		if b.st.producer[o] == n {
+			delete(b.st.producer, o)
+			delete(b.st.defined, o)
+		}
+	}
+}
+
 // Graph returns the graph being built. Changing it directly bypasses the
 // builder's bookkeeping of names.
 func (b *Builder) Graph() *onnxpb.GraphProto { return b.st.graph }
@@ -406,6 +437,9 @@ func (b *Builder) nodeName(n Node) string {
 	}
 	base = b.scope + "/" + base
 	k := b.st.suffix[base]
+	if !b.st.nodes[base] {
+		k = 0 // free again (RemoveNode)
+	}
 	name := base
 	for ; ; k++ {
 		if k > 0 {

@@ -165,3 +165,35 @@ func TestEditExistingGraph(t *testing.T) {
 		t.Errorf("redefining x: %v", e.Err())
 	}
 }
+
+func TestRemoveNodeFreesNames(t *testing.T) {
+	b := graph.New("g")
+	x := b.Input("x", onnx.Float, graph.Fixed(2))
+	y := b.Neg(x)
+	b.Output("y", y, onnx.Float, graph.Fixed(2))
+	g := b.Graph()
+	neg := g.GetNode()[0]
+	b.RemoveNode(neg)
+	if len(g.GetNode()) != 0 || b.Has("y") {
+		t.Fatalf("after RemoveNode: %d nodes, y defined %v", len(g.GetNode()), b.Has("y"))
+	}
+	// The replacement defines the same output under the freed node name.
+	out := b.AddNode(graph.Node{Op: "Abs", Name: "Neg", Inputs: []graph.Value{x}, Outputs: []string{"y"}})
+	if err := b.Err(); err != nil || out[0] != "y" || g.GetNode()[0].GetName() != "/Neg" {
+		t.Fatalf("replacement: %v %v %v", err, out, nodeNames(g))
+	}
+}
+
+func TestDeclareOuter(t *testing.T) {
+	body := graph.New("then_branch")
+	body.DeclareOuter("outer_w")
+	y := body.Neg("outer_w")
+	body.Output("y", y, onnx.Float)
+	if err := body.Err(); err != nil {
+		t.Fatal(err)
+	}
+	body.Float32("outer_w", []int64{1}, []float32{1})
+	if err := body.Err(); !errors.Is(err, graph.ErrDuplicate) {
+		t.Errorf("defining an outer name: %v, want ErrDuplicate", err)
+	}
+}

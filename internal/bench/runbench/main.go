@@ -19,6 +19,7 @@ func suites() []bench.Suite {
 		bench.GenerateSuite(),
 		bench.PullSuite(),
 		bench.TokenizerSuite(),
+		bench.QuantSuite(),
 	}
 }
 
