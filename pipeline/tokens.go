@@ -139,7 +139,7 @@ func (m *Model) ClassifyTokens(ctx context.Context, texts []string, opts TokenOp
 	}
 	out := &TokenClassification{Results: make([][]Entity, len(texts)), Aggregated: agg != AggregateNone, Tokens: tokens}
 	for i, text := range texts {
-		pre := m.preEntities(text, encs[i], scores[i])
+		pre := preEntities(m.tok, text, encs[i], scores[i])
 		ents := aggregateEntities(pre, labels, agg, m.tok.DecodeTokens)
 		kept := ents[:0]
 		for _, e := range ents {
@@ -167,12 +167,9 @@ type preEntity struct {
 // tokenizer has one (the token is longer than its text), else by whether a
 // space precedes it. Unknown tokens take their text as their word and
 // always start a word.
-func (m *Model) preEntities(text string, enc *tokenizer.Encoding, scores [][]float64) []preEntity {
-	prefix := m.tok.ContinuingSubwordPrefix()
-	unk, hasUnk := -1, false
-	if name := m.tok.Config().UnkToken; name != "" {
-		unk, hasUnk = m.tok.TokenToID(name)
-	}
+func preEntities(tok *tokenizer.Tokenizer, text string, enc *tokenizer.Encoding, scores [][]float64) []preEntity {
+	prefix := tok.ContinuingSubwordPrefix()
+	unk, hasUnk := tok.UnknownID()
 	chars := tokenizer.RuneOffsets(text, enc.Offsets)
 	var pre []preEntity
 	for j, s := range scores {

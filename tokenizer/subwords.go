@@ -18,3 +18,26 @@ func (t *Tokenizer) ContinuingSubwordPrefix() string {
 	}
 	return ""
 }
+
+// UnknownID returns the id of the unknown token: the one
+// tokenizer_config.json names, else the model's own; false when there is
+// none.
+func (t *Tokenizer) UnknownID() (int, bool) {
+	if name := t.config.UnkToken; name != "" {
+		if id, ok := t.TokenToID(name); ok {
+			return id, true
+		}
+	}
+	var id int32 = -1
+	switch m := t.model.(type) {
+	case *wordPiece:
+		id = m.unk
+	case *bpe:
+		id = m.unk
+	case *wordLevel:
+		id = m.unk
+	case *unigram:
+		id = m.unk
+	}
+	return int(id), id >= 0
+}
