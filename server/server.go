@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	s.handle("HEAD /api/version", s.version)
 	s.modelRoutes()
 	s.embedRoutes()
+	s.encoderRoutes()
 }
 
 func (s *Server) root(w http.ResponseWriter, r *http.Request) error {

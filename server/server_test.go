@@ -55,7 +55,8 @@ func fixtureHub(t *testing.T, names ...string) string {
 
 func startServer(t *testing.T, tweak func(*server.ModelsConfig)) *harness {
 	t.Helper()
-	endpoint := fixtureHub(t, fixtures.TinyBERTEmbedder, fixtures.TinyBERTReranker)
+	endpoint := fixtureHub(t, fixtures.TinyBERTEmbedder, fixtures.TinyBERTReranker, fixtures.TinyBERTClassifier,
+		fixtures.TinyBERTNER, fixtures.TinyBERTNLI)
 	cache := t.TempDir()
 	store, err := modelstore.New(modelstore.Options{Endpoint: endpoint, CacheDir: cache})
 	if err != nil {
