@@ -51,6 +51,8 @@ func (a *app) verbs() []verb {
 		&listCmd{app: a},
 		&rmCmd{app: a},
 		&mirrorCmd{app: a},
+		&rerankCmd{app: a},
+		&classifyCmd{app: a},
 	}
 }
 
