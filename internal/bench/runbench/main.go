@@ -16,6 +16,7 @@ func suites() []bench.Suite {
 	return []bench.Suite{
 		bench.EngineSuite(),
 		bench.PullSuite(),
+		bench.RerankSuite(),
 	}
 }
 
