@@ -295,3 +295,46 @@ func TestZeroShotMatchesTransformersJS(t *testing.T) {
 		t.Errorf("no labels: %v", err)
 	}
 }
+
+// A text too long for the model loses its tail and the hypothesis is kept
+// whole, as transformers truncates zero-shot pairs (only_first).
+func TestZeroShotTruncatesTheText(t *testing.T) {
+	m := loadFixture(t, fixtures.TinyBERTNLI)
+	ctx := context.Background()
+	labels := []string{"words", "numbers"}
+	long := strings.Repeat("word ", 2*m.ContextLength())
+	if _, err := m.ZeroShot(ctx, []string{long}, labels, pipeline.ZeroShotOptions{}); !errors.Is(err, pipeline.ErrBadRequest) {
+		t.Fatalf("too long without truncation: %v", err)
+	}
+	got, err := m.ZeroShot(ctx, []string{long}, labels, pipeline.ZeroShotOptions{Truncate: true, MultiLabel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Tokens != 2*m.ContextLength() {
+		t.Fatalf("two truncated pairs of %d tokens in all, want %d", got.Tokens, 2*m.ContextLength())
+	}
+	noPad := []tokenizer.EncodeOption{tokenizer.WithPaddingOption(nil), tokenizer.WithTruncationOption(nil)}
+	// Both hypotheses are as long in tokens ("This example is words.").
+	hyp, err := m.Tokenizer().Encode("This example is words.", noPad...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [CLS] word... [SEP] hypothesis [SEP]: hyp already holds two specials.
+	kept := strings.TrimSpace(strings.Repeat("word ", m.ContextLength()-hyp.Len()-1))
+	var ref struct {
+		Results []struct {
+			Labels []string
+			Scores []float64
+		}
+	}
+	transformersJS(t, fixtures.TinyBERTNLI, map[string]any{
+		"task": "zero-shot-classification", "texts": []string{kept}, "labels": labels, "multi_label": true,
+	}, &ref)
+	d := &maxDiff{t: t, tol: 1e-4}
+	for k, l := range ref.Results[0].Labels {
+		if got.Results[0][k].Label != l {
+			t.Fatalf("labels %v, transformers.js %v", got.Results[0], ref.Results[0].Labels)
+		}
+		d.check(l, got.Results[0][k].Score, ref.Results[0].Scores[k])
+	}
+}
