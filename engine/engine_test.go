@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -334,5 +335,29 @@ func TestFindLibrary(t *testing.T) {
 				t.Fatalf("FindLibrary = %q, %v; want %q", got, err, c.want)
 			}
 		})
+	}
+}
+
+// Asking for CUDA where it is missing runs on the CPU and says so once.
+func TestDeviceFallsBackToCPU(t *testing.T) {
+	rt := openRuntime(t)
+	path := saveModel(t, t.TempDir(), "m.onnx", matmulModel, onnx.SaveOptions{})
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	for _, d := range []Device{CUDA, Auto} {
+		s, err := rt.NewSession(context.Background(), path, SessionOptions{Device: d, Logger: log})
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		if s.Device() != CPU {
+			t.Skipf("this machine has %s", s.Device())
+		}
+		s.Close()
+	}
+	if n := strings.Count(logs.String(), "running on CPU"); n != 1 {
+		t.Fatalf("want one fallback line for the explicit cuda request, got %d:\n%s", n, logs.String())
+	}
+	if _, err := ParseDevice("tpu"); err == nil {
+		t.Fatal("ParseDevice accepted tpu")
 	}
 }

@@ -162,6 +162,9 @@ func (s *Store) fetch(ctx context.Context, meta fileMeta, partial string, probe 
 		case !transient(gerr):
 			return gerr
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if written > before {
 			noProgress = 0
 		} else {

@@ -217,7 +217,7 @@ func retryAfter(resp *http.Response) time.Duration {
 func (h *hub) withRetry(ctx context.Context, retries int, try func() (time.Duration, error)) error {
 	for n := 0; ; n++ {
 		wait, err := try()
-		if err == nil || !transient(err) || n >= retries {
+		if err == nil || !transient(err) || n >= retries || ctx.Err() != nil {
 			return err
 		}
 		if wait == 0 {

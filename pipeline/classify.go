@@ -40,7 +40,7 @@ func (m *Model) defaultScoreFunction() ScoreFunction {
 // (*ForSequenceClassification), as transformers' text-classification
 // pipeline does. Requests are batched with other requests to the model.
 func (m *Model) Classify(ctx context.Context, texts []string, opts ClassifyOptions) (*Classification, error) {
-	if err := m.need(TaskClassify); err != nil {
+	if err := m.Need(TaskClassify); err != nil {
 		return nil, err
 	}
 	if opts.TopK < 0 {

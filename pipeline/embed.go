@@ -32,7 +32,7 @@ type Embeddings struct {
 // sentence-transformers files say. Requests are batched with other
 // requests to the same model.
 func (m *Model) Embed(ctx context.Context, texts []string, opts EmbedOptions) (*Embeddings, error) {
-	if err := m.need(TaskEmbed); err != nil {
+	if err := m.Need(TaskEmbed); err != nil {
 		return nil, err
 	}
 	prompt := m.st.DefaultPrompt

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"runner/chattemplate"
 	"runner/engine"
 	"runner/onnx"
 	"runner/tokenizer"
@@ -59,6 +60,12 @@ type Model struct {
 	maxLen int
 	// batcher runs encoder tasks; nil for decoders.
 	batcher *engine.Batcher
+	// gen runs generation for decoders; nil for encoders.
+	gen       *generator
+	genCfg    *generationConfig
+	templates *chattemplate.Set
+	// bos is the beginning-of-sequence id, or -1.
+	bos int
 }
 
 // Load loads a model: its configuration, tokenizer and main graph, and
@@ -96,7 +103,11 @@ func Load(ctx context.Context, cfg LoadConfig) (_ *Model, err error) {
 		return nil, fmt.Errorf("load %s: cannot tell what the model does from its config.json (architectures %v) and graph outputs %v", cfg.Name, m.cfg.Architectures, m.sess.OutputNames())
 	}
 	m.maxLen = m.maxInputLength()
-	if m.tasks[0] != TaskGenerate {
+	if m.tasks[0] == TaskGenerate {
+		if err = m.loadDecoder(cfg); err != nil {
+			return nil, fmt.Errorf("load %s: %w", cfg.Name, err)
+		}
+	} else {
 		bc := cfg.Batch
 		bc.PadID = int64(m.padID())
 		if m.batcher, err = engine.NewBatcher(m.sess, bc); err != nil {
@@ -146,8 +157,9 @@ func (m *Model) Tasks() []Task { return m.tasks }
 // Supports reports whether the model can do the task.
 func (m *Model) Supports(t Task) bool { return slices.Contains(m.tasks, t) }
 
-// need returns a TaskError unless the model supports t.
-func (m *Model) need(t Task) error {
+// Need returns a TaskError, which says what the model does support, unless
+// the model supports t.
+func (m *Model) Need(t Task) error {
 	if m.Supports(t) {
 		return nil
 	}
@@ -163,12 +175,54 @@ func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 // Info returns the main graph's interface.
 func (m *Model) Info() *onnx.Info { return m.sess.Info() }
 
+// BatchStats returns the encoder batcher's counters, if the model has one.
+func (m *Model) BatchStats() (engine.BatchStats, bool) {
+	if m.batcher == nil {
+		return engine.BatchStats{}, false
+	}
+	return m.batcher.Stats(), true
+}
+
+// GeneratorStats are a decoder's counters since it loaded.
+type GeneratorStats struct {
+	Tokens, PromptTokens, Steps int64
+	// Queued is the number of sequences generating or waiting.
+	Queued int
+}
+
+// GenerateStats returns the generator's counters, if the model generates.
+func (m *Model) GenerateStats() (GeneratorStats, bool) {
+	if m.gen == nil {
+		return GeneratorStats{}, false
+	}
+	return GeneratorStats{
+		Tokens:       m.gen.tokens.Load(),
+		PromptTokens: m.gen.promptTokens.Load(),
+		Steps:        m.gen.steps.Load(),
+		Queued:       int(m.gen.queued.Load()),
+	}, true
+}
+
+// Queued returns the requests waiting or running on the model.
+func (m *Model) Queued() int {
+	if m.batcher != nil {
+		return m.batcher.Queued()
+	}
+	if m.gen != nil {
+		return int(m.gen.queued.Load())
+	}
+	return 0
+}
+
 // Close stops the batcher and destroys the sessions, after the work in
 // flight.
 func (m *Model) Close() error {
 	var errs []error
 	if m.batcher != nil {
 		errs = append(errs, m.batcher.Close())
+	}
+	if m.gen != nil {
+		m.gen.close()
 	}
 	if m.sess != nil {
 		errs = append(errs, m.sess.Close())

@@ -47,7 +47,7 @@ func (m *Model) rawActivation() bool {
 // text pair, and returns them most relevant first. Requests are batched
 // with other requests to the model.
 func (m *Model) Rerank(ctx context.Context, query string, docs []string, opts RerankOptions) (*Ranking, error) {
-	if err := m.need(TaskRerank); err != nil {
+	if err := m.Need(TaskRerank); err != nil {
 		return nil, err
 	}
 	if opts.TopN < 0 {

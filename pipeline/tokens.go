@@ -86,7 +86,7 @@ type TokenClassification struct {
 // them into entities as transformers' token-classification pipeline does.
 // Requests are batched with other requests to the model.
 func (m *Model) ClassifyTokens(ctx context.Context, texts []string, opts TokenOptions) (*TokenClassification, error) {
-	if err := m.need(TaskTokens); err != nil {
+	if err := m.Need(TaskTokens); err != nil {
 		return nil, err
 	}
 	agg, err := ParseAggregation(string(opts.Aggregation))

@@ -34,7 +34,7 @@ type ZeroShotOptions struct {
 // hypothesis) pair is scored for entailment, exactly as transformers'
 // zero-shot-classification pipeline does.
 func (m *Model) ZeroShot(ctx context.Context, texts, labels []string, opts ZeroShotOptions) (*Classification, error) {
-	if err := m.need(TaskZeroShot); err != nil {
+	if err := m.Need(TaskZeroShot); err != nil {
 		return nil, err
 	}
 	if len(labels) == 0 {

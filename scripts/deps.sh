@@ -154,10 +154,15 @@ fetch_tokenizers() {
 	rm -rf "$work"
 	trap - RETURN
 	# A Unigram (T5/XLM-R style) tokenizer over llama2's SentencePiece vocabulary.
-	if [ ! -f "$dir/unigram/tokenizer.json" ] || [ "$root/tokenizer/internal/genunigram/main.go" -nt "$dir/unigram/tokenizer.json" ]; then
-		log "generating the Unigram tokenizer"
-		mkdir -p "$dir/unigram"
-		(cd "$root" && go run ./tokenizer/internal/genunigram -in "$dir/llama2/tokenizer.json" -out "$dir/unigram/tokenizer.json")
+	# Regenerated when the generator changes (its sources' hash is kept).
+	local gen_hash
+	gen_hash=$(cat "$root"/tokenizer/internal/genunigram/*.go | sha256sum | cut -d' ' -f1)
+	if [ ! -f "$dir/unigram/.gen" ] || [ "$(cat "$dir/unigram/.gen")" != "$gen_hash" ] || [ ! -f "$dir/unigram-precompiled/tokenizer.json" ]; then
+		log "generating the Unigram tokenizers"
+		mkdir -p "$dir/unigram" "$dir/unigram-precompiled"
+		(cd "$root" && go run ./tokenizer/internal/genunigram -in "$dir/llama2/tokenizer.json" \
+			-out "$dir/unigram/tokenizer.json" -precompiled-out "$dir/unigram-precompiled/tokenizer.json")
+		echo "$gen_hash" >"$dir/unigram/.gen"
 	fi
 	fetch_rust_tokenizers
 }

@@ -75,15 +75,12 @@ func (s *Server) embedOnce(r *http.Request, model string, inputs []string, opts 
 		_, err := s.cfg.Models.unload(r.Context(), model)
 		return &pipeline.Embeddings{Vectors: [][]float32{}}, 0, err
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), model)
+	l, err := s.cfg.Models.acquireFor(r.Context(), model, pipeline.TaskEmbed)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer l.release(ka)
 	if len(inputs) == 0 {
-		if !l.Supports(pipeline.TaskEmbed) {
-			return nil, 0, &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskEmbed, Supported: l.Tasks()}
-		}
 		return &pipeline.Embeddings{Vectors: [][]float32{}}, l.lease.LoadDuration, nil
 	}
 	e, err := l.Embed(r.Context(), inputs, opts)

@@ -59,7 +59,7 @@ var statusRules = []statusRule{
 	{func(err error) bool { return errors.Is(err, context.Canceled) }, statusClientClosed},
 	{func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }, http.StatusGatewayTimeout},
 	{engine.IsBadInput, http.StatusBadRequest},
-	{isAny(pipeline.ErrWrongTask, pipeline.ErrBadRequest, modelstore.ErrInvalidReference, modelstore.ErrNoONNX), http.StatusBadRequest},
+	{isAny(pipeline.ErrWrongTask, pipeline.ErrBadRequest, pipeline.ErrNoChatTemplate, modelstore.ErrInvalidReference, modelstore.ErrNoONNX), http.StatusBadRequest},
 	{isAny(modelstore.ErrNotPulled, modelstore.ErrRepoNotFound, modelstore.ErrRevisionNotFound,
 		modelstore.ErrVariantNotFound, modelstore.ErrEntryNotFound, modelstore.ErrOfflineNotCached), http.StatusNotFound},
 	{isAny(modelstore.ErrBadToken), http.StatusUnauthorized},

@@ -24,6 +24,18 @@ func (s *Server) modelRoutes() {
 	s.handle("GET /v1/models/{model...}", s.openAIModel)
 }
 
+// modelName picks the model of a request that may still use Ollama's
+// deprecated name field.
+func modelName(model, name string) (string, error) {
+	if model == "" {
+		model = name
+	}
+	if model == "" {
+		return "", badRequest("model is required")
+	}
+	return model, nil
+}
+
 func details(d modelstore.Details) api.ModelDetails {
 	return api.ModelDetails{
 		Format:            d.Format,
@@ -61,12 +73,9 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	ref := req.Model
-	if ref == "" {
-		ref = req.Name
-	}
-	if ref == "" {
-		return badRequest("model is required")
+	ref, err := modelName(req.Model, req.Name)
+	if err != nil {
+		return err
 	}
 	info, err := s.cfg.Models.Store().Show(r.Context(), ref)
 	if err != nil {
@@ -144,12 +153,9 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	ref := req.Model
-	if ref == "" {
-		ref = req.Name
-	}
-	if ref == "" {
-		return badRequest("model is required")
+	ref, err := modelName(req.Model, req.Name)
+	if err != nil {
+		return err
 	}
 	stream := req.Stream == nil || *req.Stream
 	if !stream {
@@ -159,7 +165,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusOK, api.ProgressResponse{Status: modelstore.StatusSuccess})
 	}
 	nd := newNDJSON(w)
-	_, err := s.cfg.Models.Store().Pull(r.Context(), ref, modelstore.PullOptions{
+	_, err = s.cfg.Models.Store().Pull(r.Context(), ref, modelstore.PullOptions{
 		Progress: func(p modelstore.Progress) { nd.send(api.ProgressResponse(p)) },
 	})
 	if err != nil {
@@ -177,12 +183,9 @@ func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	ref := req.Model
-	if ref == "" {
-		ref = req.Name
-	}
-	if ref == "" {
-		return badRequest("model is required")
+	ref, err := modelName(req.Model, req.Name)
+	if err != nil {
+		return err
 	}
 	if _, err := s.cfg.Models.unload(r.Context(), ref); err != nil && !errors.Is(err, modelstore.ErrNotPulled) {
 		return err

@@ -102,6 +102,19 @@ func (m *Models) acquire(ctx context.Context, ref string) (*loan, error) {
 	return &loan{loadedModel: lease.Model.(*loadedModel), lease: lease}, nil
 }
 
+// acquireFor lends the model for a task, or answers which tasks it does.
+func (m *Models) acquireFor(ctx context.Context, ref string, task pipeline.Task) (*loan, error) {
+	l, err := m.acquire(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Need(task); err != nil {
+		l.release(nil)
+		return nil, err
+	}
+	return l, nil
+}
+
 // load is the scheduler's LoadFunc: name is a canonical reference already
 // in the cache.
 func (m *Models) load(ctx context.Context, name string) (engine.Model, int64, error) {

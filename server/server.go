@@ -49,9 +49,10 @@ type Config struct {
 
 // Server is runner's HTTP API.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	requests requestCounter
 }
 
 // New makes a server; it listens only when Serve is called.
@@ -96,7 +97,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 // Handler returns the server's routes behind its middleware, for a server
 // listening on addr (which decides the Host check).
 func (s *Server) Handler(addr net.Addr) http.Handler {
-	return chain(s.mux,
+	return chain(s.requests.count(s.mux),
 		recoverPanics(s.log),
 		logRequests(s.log),
 		checkHost(addr),
@@ -148,8 +149,12 @@ func (s *Server) routes() {
 	s.handle("HEAD /{$}", s.root)
 	s.handle("GET /api/version", s.version)
 	s.handle("HEAD /api/version", s.version)
+	s.handle("GET /metrics", s.metrics)
 	s.modelRoutes()
 	s.embedRoutes()
+	s.generateRoutes()
+	s.openAIRoutes()
+	s.tokenizeRoutes()
 	s.encoderRoutes()
 }
 

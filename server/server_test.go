@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func fixtureHub(t *testing.T, names ...string) string {
 
 func startServer(t *testing.T, tweak func(*server.ModelsConfig)) *harness {
 	t.Helper()
-	endpoint := fixtureHub(t, fixtures.TinyBERTEmbedder, fixtures.TinyBERTReranker, fixtures.TinyBERTClassifier,
+	endpoint := fixtureHub(t, fixtures.TinyBERTEmbedder, fixtures.TinyBERTReranker, fixtures.TinyLlama, fixtures.TinyBERTClassifier,
 		fixtures.TinyBERTNER, fixtures.TinyBERTNLI)
 	cache := t.TempDir()
 	store, err := modelstore.New(modelstore.Options{Endpoint: endpoint, CacheDir: cache})
@@ -85,14 +86,17 @@ func startServer(t *testing.T, tweak func(*server.ModelsConfig)) *harness {
 	base := "http://" + ln.Addr().String()
 	u, _ := url.Parse(base)
 	h := &harness{url: base, client: api.NewClient(u, http.DefaultClient), cache: cache}
+	var once sync.Once
 	h.stop = func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := rt.Close(); err != nil {
-			t.Errorf("close runtime: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			if err := rt.Close(); err != nil {
+				t.Errorf("close runtime: %v", err)
+			}
+		})
 	}
 	t.Cleanup(h.stop)
 	return h
@@ -357,5 +361,78 @@ func TestQueueFull(t *testing.T) {
 	}
 	if busy == 0 {
 		t.Fatal("no request was refused with 503 while the queue held one")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	h := startServer(t, nil)
+	if _, err := h.client.Embed(context.Background(), &api.EmbedRequest{Model: embedder, Input: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := h.post(t, "GET", "/metrics", "")
+	for _, want := range []string{
+		`runner_http_requests_total{route="POST /api/embed",status="200"} 1`,
+		"runner_models_loaded 1",
+		`runner_batch_sequences_total{model="` + embedder,
+	} {
+		if status != 200 || !bytes.Contains(body, []byte(want)) {
+			t.Fatalf("/metrics (%d) lacks %q:\n%s", status, want, body)
+		}
+	}
+}
+
+// Shutdown finishes the requests in flight, refuses new ones, and returns.
+func TestGracefulShutdown(t *testing.T) {
+	h := startServer(t, nil)
+	first := make(chan struct{})
+	result := make(chan api.GenerateResponse, 1)
+	go func() {
+		var final api.GenerateResponse
+		var once sync.Once
+		err := h.client.Generate(context.Background(), &api.GenerateRequest{Model: llama, Prompt: "Once", Raw: true,
+			Options: map[string]any{"temperature": 0, "num_predict": 300}}, func(r api.GenerateResponse) error {
+			once.Do(func() { close(first) })
+			final = r
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		result <- final
+	}()
+	<-first
+	h.stop()
+	final := <-result
+	if !final.Done || final.EvalCount == 0 {
+		t.Fatalf("the request in flight was cut: %+v", final)
+	}
+	if err := h.client.Heartbeat(context.Background()); err == nil {
+		t.Fatal("the server still answers after shutdown")
+	}
+}
+
+func TestTokenizeRoutes(t *testing.T) {
+	h := startServer(t, nil)
+	status, body := h.post(t, "POST", "/api/tokenize", `{"model":"`+embedder+`","text":"Hello café"}`)
+	var tr struct {
+		Tokens  []int
+		Pieces  []string
+		Offsets [][2]int
+	}
+	if status != 200 || json.Unmarshal(body, &tr) != nil {
+		t.Fatalf("tokenize: %d %s", status, body)
+	}
+	// [CLS] hello cafe [SEP], with character offsets into "Hello café".
+	if len(tr.Tokens) != 4 || tr.Pieces[1] != "hello" || tr.Offsets[2] != [2]int{6, 10} {
+		t.Fatalf("tokenize: %s", body)
+	}
+	ids, _ := json.Marshal(tr.Tokens)
+	status, body = h.post(t, "POST", "/api/detokenize", `{"model":"`+embedder+`","tokens":`+string(ids)+`,"skip_special":true}`)
+	if status != 200 || !bytes.Contains(body, []byte(`"text":"hello cafe"`)) {
+		t.Fatalf("detokenize: %d %s", status, body)
+	}
+	status, body = h.post(t, "POST", "/api/detokenize", `{"model":"`+embedder+`","tokens":[999999999]}`)
+	if status != 400 {
+		t.Fatalf("detokenize of an unknown id: %d %s", status, body)
 	}
 }

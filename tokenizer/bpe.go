@@ -389,3 +389,5 @@ func parseMerge(s string) ([2]string, bool) {
 	a, b, ok := strings.Cut(s, " ")
 	return [2]string{a, b}, ok
 }
+
+func (m *bpe) size() int { return len(m.vocabMap) }

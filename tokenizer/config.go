@@ -116,33 +116,73 @@ type addedTokenJSON struct {
 	Special    bool   `json:"special"`
 }
 
-// setAdded registers the added tokens and builds their matchers: special
-// tokens first, then the others, as the reference orders them.
+// setAdded registers the added tokens as the reference implementation
+// does when it loads a tokenizer.json: in file order, each token takes the
+// id of an equal added token or vocabulary entry if there is one, else the
+// next id after the vocabulary and the added tokens (the ids written in
+// the file are not used). Matching tries special tokens first, then the
+// others.
 func (c *core) setAdded(list []addedTokenJSON) {
 	c.addedByID = make(map[int]int)
 	c.addedByText = make(map[string]int)
+	vocabSize := c.model.size()
+	maxAdded := -1
+	var order []int // indexes into c.added: specials, then others, in order
+	var specials, others []int
 	for _, a := range list {
-		t := AddedToken{ID: a.ID, Content: a.Content, SingleWord: a.SingleWord, LStrip: a.LStrip,
-			RStrip: a.RStrip, Normalized: a.Normalized, Special: a.Special}
-		if i, ok := c.addedByID[a.ID]; ok {
-			c.added[i] = t
-		} else {
-			c.addedByID[a.ID] = len(c.added)
-			c.added = append(c.added, t)
+		if a.Content == "" {
+			continue
 		}
-		c.addedByText[a.Content] = c.addedByID[a.ID]
+		t := AddedToken{Content: a.Content, SingleWord: a.SingleWord, LStrip: a.LStrip,
+			RStrip: a.RStrip, Normalized: a.Normalized, Special: a.Special}
+		dup := false
+		for _, x := range c.added {
+			y := x
+			y.ID = 0
+			if y == t {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		id := -1
+		if i, ok := c.addedByText[a.Content]; ok {
+			id = c.added[i].ID
+		} else if mid, ok := c.model.tokenID(a.Content); ok {
+			id = int(mid)
+		} else if maxAdded < 0 {
+			id = vocabSize
+		} else if maxAdded >= vocabSize || vocabSize == 0 {
+			id = maxAdded + 1
+		} else {
+			id = vocabSize
+		}
+		t.ID = id
+		maxAdded = max(maxAdded, id)
+		if i, ok := c.addedByID[id]; ok {
+			c.added[i] = t
+			c.addedByText[a.Content] = i
+			continue
+		}
+		idx := len(c.added)
+		c.added = append(c.added, t)
+		c.addedByID[id] = idx
+		c.addedByText[a.Content] = idx
+		if t.Special {
+			specials = append(specials, idx)
+		} else {
+			others = append(others, idx)
+		}
 	}
+	order = append(specials, others...)
 	var raw, nrm []int
-	for pass := 0; pass < 2; pass++ {
-		for i, a := range c.added {
-			if a.Special != (pass == 0) {
-				continue
-			}
-			if a.Normalized {
-				nrm = append(nrm, i)
-			} else {
-				raw = append(raw, i)
-			}
+	for _, i := range order {
+		if c.added[i].Normalized {
+			nrm = append(nrm, i)
+		} else {
+			raw = append(raw, i)
 		}
 	}
 	build := func(idx []int, normalize bool) *addedMatcher {

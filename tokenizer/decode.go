@@ -79,3 +79,15 @@ func (d *StreamDecoder) Next(id int) (string, error) {
 	d.prefixIndex = newPrefixIndex
 	return out, nil
 }
+
+// Flush returns text held back at the end of a stream (an incomplete
+// character, decoded with U+FFFD) and resets the decoder.
+func (d *StreamDecoder) Flush() string {
+	s, err := d.t.Decode(d.ids, d.skipSpecial)
+	out := ""
+	if err == nil && len(s) > len(d.prefix) && strings.HasPrefix(s, d.prefix) {
+		out = s[len(d.prefix):]
+	}
+	d.ids, d.prefix, d.prefixIndex = d.ids[:0], "", 0
+	return out
+}

@@ -106,7 +106,6 @@ func (e *Encoding) mergeWith(o *Encoding) {
 	}
 	for _, oo := range o.Overflowing {
 		n := e.clone()
-		n.Overflowing = nil
 		n.mergeWith(oo.clone())
 		over = append(over, n)
 	}
@@ -119,6 +118,31 @@ func mergeEncodings(encs []*Encoding) *Encoding {
 	if len(encs) == 0 {
 		return &Encoding{}
 	}
+	if len(encs) == 1 {
+		return encs[0]
+	}
+	n := 0
+	for _, e := range encs {
+		if len(e.Overflowing) > 0 {
+			return mergeEncodingsDeep(encs)
+		}
+		n += e.Len()
+	}
+	// Without overflowing parts: one allocation of the final size.
+	ints := make([]int, 0, 6*n)
+	part := func(k int) []int { return ints[k*n : k*n : (k+1)*n] }
+	out := &Encoding{
+		IDs: part(0), TypeIDs: part(1), AttentionMask: part(2), SpecialTokensMask: part(3),
+		WordIDs: part(4), SequenceIDs: part(5), Tokens: make([]string, 0, n), Offsets: make([]Offset, 0, n),
+	}
+	for _, e := range encs {
+		out.appendTokens(e)
+	}
+	return out
+}
+
+// mergeEncodingsDeep merges with overflowing parts combined pairwise.
+func mergeEncodingsDeep(encs []*Encoding) *Encoding {
 	out := encs[0]
 	for _, o := range encs[1:] {
 		out.mergeWith(o)

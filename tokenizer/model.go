@@ -15,6 +15,8 @@ type model interface {
 	tokenize(sc *scratch, p *piece, dst []modelToken) ([]modelToken, error)
 	// vocab lists the model's tokens by id ("" where an id is unused).
 	vocab() []string
+	// size is the number of entries in the vocabulary.
+	size() int
 	// tokenID looks a token up in the model's vocabulary.
 	tokenID(tok string) (int32, bool)
 }

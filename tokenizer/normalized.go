@@ -18,6 +18,8 @@ type normalized struct {
 	s     string
 	align []span // nil: identity over the original, starting at base
 	base  int
+	// sc, when set, provides buffers that live until the encode call ends.
+	sc *scratch
 }
 
 // origAt returns the original span of the character holding byte i of n.s.
@@ -58,9 +60,9 @@ func (n *normalized) original(a, b int) (int, int) {
 // slice returns the part [a, b) of n; a and b fall on character boundaries.
 func (n *normalized) slice(a, b int) normalized {
 	if n.align == nil {
-		return normalized{s: n.s[a:b], base: n.base + a}
+		return normalized{s: n.s[a:b], base: n.base + a, sc: n.sc}
 	}
-	return normalized{s: n.s[a:b], align: n.align[a:b]}
+	return normalized{s: n.s[a:b], align: n.align[a:b], sc: n.sc}
 }
 
 // materialize gives n an explicit alignment (needed before edits that
@@ -86,46 +88,111 @@ func (n *normalized) materialize() {
 // implementation: a character that replaces an old one takes that one's
 // span; an inserted character takes the span of the old byte just before
 // the current position.
+//
+// While every edit keeps the text's shape (each character replaced by one
+// of the same byte length, as lowercasing ASCII does) and the old text had
+// no explicit alignment, the result keeps the identity alignment and no
+// spans are recorded.
 type editor struct {
-	old   *normalized
-	pos   int // byte position in old.s
-	out   []byte
-	align []span
+	old     *normalized
+	pos     int // byte position in old.s
+	out     []byte
+	align   []span
+	aligned bool // whether align is being kept
 }
 
 func newEditor(old *normalized) *editor {
-	return &editor{old: old, out: make([]byte, 0, len(old.s)+8), align: make([]span, 0, len(old.s)+8)}
+	e := &editor{old: old, aligned: old.align != nil}
+	if sc := old.sc; sc != nil {
+		e.out, e.align = sc.editOut[:0], sc.editAlign[:0]
+	} else {
+		e.out = make([]byte, 0, len(old.s)+8)
+	}
+	return e
+}
+
+// breakShape starts recording spans, filling them in for what was written
+// so far (which maps byte for byte onto the old text).
+func (e *editor) breakShape() {
+	if e.aligned {
+		return
+	}
+	e.aligned = true
+	for i := range e.out {
+		e.align = append(e.align, e.old.origAt(i))
+	}
 }
 
 func (e *editor) emit(r rune, sp span) {
 	n := len(e.out)
 	e.out = utf8.AppendRune(e.out, r)
-	for i := n; i < len(e.out); i++ {
-		e.align = append(e.align, sp)
+	if e.aligned {
+		for i := n; i < len(e.out); i++ {
+			e.align = append(e.align, sp)
+		}
 	}
 }
 
 // replace emits r in place of the old character at the current position,
 // then drops the next `remove` old characters.
 func (e *editor) replace(r rune, remove int) {
-	sp := e.old.origAt(e.pos)
+	_, size := utf8.DecodeRuneInString(e.old.s[e.pos:])
+	if remove > 0 || utf8.RuneLen(r) != size {
+		e.breakShape()
+	}
+	var sp span
+	if e.aligned {
+		sp = e.old.origAt(e.pos)
+	}
 	e.emit(r, sp)
-	e.skip(1 + remove)
+	e.pos += size
+	e.skipQuiet(remove)
+}
+
+// replaceFrom emits r with the span of the old character at byte position
+// at, without moving; the caller moves with skipTo.
+func (e *editor) emitFrom(r rune, at int) {
+	e.breakShape()
+	e.emit(r, e.old.origAt(at))
 }
 
 // keep copies the old character at the current position unchanged.
 func (e *editor) keep() {
 	_, size := utf8.DecodeRuneInString(e.old.s[e.pos:])
-	sp := e.old.origAt(e.pos)
 	e.out = append(e.out, e.old.s[e.pos:e.pos+size]...)
-	for k := 0; k < size; k++ {
-		e.align = append(e.align, sp)
+	if e.aligned {
+		sp := e.old.origAt(e.pos)
+		for k := 0; k < size; k++ {
+			e.align = append(e.align, sp)
+		}
 	}
 	e.pos += size
 }
 
+// keepASCII copies the old ASCII byte at the current position.
+func (e *editor) keepASCII() {
+	e.out = append(e.out, e.old.s[e.pos])
+	if e.aligned {
+		e.align = append(e.align, e.old.origAt(e.pos))
+	}
+	e.pos++
+}
+
+// keepTo copies old bytes up to position end unchanged.
+func (e *editor) keepTo(end int) {
+	if !e.aligned {
+		e.out = append(e.out, e.old.s[e.pos:end]...)
+		e.pos = end
+		return
+	}
+	for e.pos < end {
+		e.keep()
+	}
+}
+
 // insert emits r as a new character.
 func (e *editor) insert(r rune) {
+	e.breakShape()
 	var sp span
 	if e.pos > 0 {
 		sp = e.old.origAt(e.pos - 1)
@@ -135,6 +202,13 @@ func (e *editor) insert(r rune) {
 
 // skip drops k old characters.
 func (e *editor) skip(k int) {
+	if k > 0 {
+		e.breakShape()
+	}
+	e.skipQuiet(k)
+}
+
+func (e *editor) skipQuiet(k int) {
 	for ; k > 0 && e.pos < len(e.old.s); k-- {
 		_, size := utf8.DecodeRuneInString(e.old.s[e.pos:])
 		e.pos += size
@@ -143,10 +217,25 @@ func (e *editor) skip(k int) {
 
 // done returns the rebuilt text; the rest of the old text, if any, is kept.
 func (e *editor) done() normalized {
-	for e.pos < len(e.old.s) {
-		e.keep()
+	e.keepTo(len(e.old.s))
+	sc := e.old.sc
+	res := normalized{sc: sc}
+	if sc == nil {
+		res.s = string(e.out)
+		if e.aligned {
+			res.align = e.align
+		}
+	} else {
+		res.s = sc.arenaString(e.out)
+		if e.aligned {
+			res.align = sc.arenaSpans(e.align)
+		}
+		sc.editOut, sc.editAlign = e.out[:0], e.align[:0]
 	}
-	return normalized{s: string(e.out), align: e.align}
+	if !e.aligned {
+		res.base = e.old.base
+	}
+	return res
 }
 
 // prepend adds s before the text, aligned with its first character, as the

@@ -32,15 +32,26 @@ func (u unicodeNormalizer) normalize(n normalized) normalized {
 }
 
 // applyForm normalizes n segment by segment (a segment being a starter and
-// the non-starters after it), so each output character can be aligned: the
-// k-th character of a segment's result takes the span of the k-th
-// character of the segment, and extra ones are inserted after them.
+// the non-starters after it). Each output character takes the span of the
+// input character it comes from: the one whose decomposition holds the
+// first character of its own decomposition (a composed é comes from the e,
+// both halves of a decomposed é come from the é).
 func applyForm(n normalized, form norm.Form) normalized {
 	if form.IsNormalString(n.s) {
 		return n
 	}
+	decomp := norm.NFD
+	if form == norm.NFKC || form == norm.NFKD {
+		decomp = norm.NFKD
+	}
 	e := newEditor(&n)
-	var buf []byte
+	var out []byte
+	type source struct {
+		r    rune
+		pos  int // byte position of the input character in n.s
+		used bool
+	}
+	var srcs []source
 	for e.pos < len(n.s) {
 		seg := form.NextBoundaryInString(n.s[e.pos:], true)
 		if seg <= 0 {
@@ -54,27 +65,35 @@ func applyForm(n normalized, form norm.Form) normalized {
 			}
 			continue
 		}
-		buf = form.AppendString(buf[:0], in)
-		nIn := utf8.RuneCountInString(in)
-		out := buf
-		k := 0
-		nOut := utf8.RuneCount(out)
-		for len(out) > 0 {
-			r, size := utf8.DecodeRune(out)
-			out = out[size:]
-			switch {
-			case k < nIn && k == nOut-1 && nOut < nIn:
-				e.replace(r, nIn-nOut)
-			case k < nIn:
-				e.replace(r, 0)
-			default:
-				e.insert(r)
+		e.breakShape()
+		srcs = srcs[:0]
+		for i, r := range in {
+			for _, d := range decomp.String(string(r)) {
+				srcs = append(srcs, source{r: d, pos: e.pos + i})
 			}
-			k++
 		}
-		if nOut == 0 {
-			e.skip(nIn)
+		out = form.AppendString(out[:0], in)
+		last := e.pos
+		for _, r := range string(out) {
+			pos := -1
+			for k, d := range decomp.String(string(r)) {
+				for j := range srcs {
+					if !srcs[j].used && srcs[j].r == d {
+						srcs[j].used = true
+						if k == 0 {
+							pos = srcs[j].pos
+						}
+						break
+					}
+				}
+			}
+			if pos < 0 {
+				pos = last
+			}
+			last = pos
+			e.emitFrom(r, pos)
 		}
+		e.pos = end
 	}
 	return e.done()
 }
@@ -156,11 +175,12 @@ func (s stripNormalizer) normalize(n normalized) normalized {
 	return n.slice(a, b)
 }
 
-// stripAccentsNormalizer removes nonspacing marks (Mn).
+// stripAccentsNormalizer removes combining marks (M*). (BERT's
+// strip_accents removes only nonspacing marks, Mn.)
 type stripAccentsNormalizer struct{}
 
 func (stripAccentsNormalizer) normalize(n normalized) normalized {
-	return filterRunes(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	return filterRunes(n, func(r rune) bool { return !unicode.IsMark(r) })
 }
 
 // filterRunes keeps the characters for which keep returns true; kept
@@ -244,66 +264,122 @@ type bertNormalizer struct {
 	cleanText, chineseChars, stripAccents, lowercase bool
 }
 
+// normalize applies the four steps in one pass; they all work character
+// by character, and every character they produce takes the span of the
+// input character it comes from, as the separate passes of the reference
+// implementation give.
 func (b bertNormalizer) normalize(n normalized) normalized {
-	if b.cleanText {
-		n = bertClean(n)
+	if b.unchanged(n.s) {
+		return n
 	}
-	if b.chineseChars {
-		n = padChinese(n)
+	e := newEditor(&n)
+	var rs []rune
+	for e.pos < len(n.s) {
+		// Copy the run of ASCII that no step changes in one go.
+		j := e.pos
+		for j < len(n.s) && n.s[j] < utf8.RuneSelf && !b.asciiChanges(n.s[j]) {
+			j++
+		}
+		if j > e.pos {
+			e.keepTo(j)
+			continue
+		}
+		if c := n.s[e.pos]; c < utf8.RuneSelf {
+			switch {
+			case b.cleanText && (c == '\t' || c == '\n' || c == '\r'):
+				e.replace(' ', 0)
+			case b.cleanText && (c < 0x20 || c == 0x7f):
+				e.skip(1)
+			case b.lowercase && 'A' <= c && c <= 'Z':
+				e.replace(rune(c+'a'-'A'), 0)
+			default:
+				e.keepASCII()
+			}
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
+		if b.cleanText {
+			if r == 0xFFFD || isOther(r) {
+				e.skip(1)
+				continue
+			}
+			if unicode.IsSpace(r) {
+				e.replace(' ', 0)
+				continue
+			}
+		}
+		if b.chineseChars && isChineseChar(r) {
+			// The space replaces the ideograph; the ideograph and the
+			// space after it are inserted, so all three take its span.
+			e.replace(' ', 0)
+			e.insert(r)
+			e.insert(' ')
+			continue
+		}
+		rs = append(rs[:0], r)
+		if b.stripAccents {
+			rs = rs[:0]
+			d := norm.NFD.PropertiesString(n.s[e.pos:]).Decomposition()
+			if r >= 0xAC00 && r <= 0xD7A3 {
+				// Hangul syllables decompose algorithmically, outside
+				// the tables.
+				d = []byte(norm.NFD.String(string(r)))
+			}
+			if d != nil {
+				for _, x := range string(d) {
+					if !unicode.Is(unicode.Mn, x) {
+						rs = append(rs, x)
+					}
+				}
+			} else if !unicode.Is(unicode.Mn, r) {
+				rs = append(rs, r)
+			}
+		}
+		if b.lowercase {
+			for i := 0; i < len(rs); i++ {
+				if rs[i] == 'İ' {
+					rs[i] = 'i'
+					rs = append(rs[:i+1], append([]rune{'\u0307'}, rs[i+1:]...)...)
+					i++
+					continue
+				}
+				rs[i] = unicode.ToLower(rs[i])
+			}
+		}
+		switch {
+		case len(rs) == 1 && rs[0] == r:
+			e.keep()
+		case len(rs) == 0:
+			e.skip(1)
+		default:
+			e.replace(rs[0], 0)
+			for _, x := range rs[1:] {
+				e.insert(x)
+			}
+		}
 	}
-	if b.stripAccents {
-		n = applyForm(n, norm.NFD)
-		n = filterRunes(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	return e.done()
+}
+
+// unchanged reports whether s is ASCII that no step changes.
+func (b bertNormalizer) unchanged(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || b.asciiChanges(c) {
+			return false
+		}
 	}
-	if b.lowercase {
-		n = lowercase(n)
-	}
-	return n
+	return true
+}
+
+// asciiChanges reports whether a step changes the ASCII character c.
+func (b bertNormalizer) asciiChanges(c byte) bool {
+	return (b.cleanText && (c < 0x20 || c == 0x7f)) || (b.lowercase && 'A' <= c && c <= 'Z')
 }
 
 // bertClean drops NUL, U+FFFD and "other" characters (Cc, Cf, Cn, Co, Cs
 // except tab, newline and carriage return) and turns whitespace into spaces.
 func bertClean(n normalized) normalized {
-	clean := true
-	for i := 0; i < len(n.s); {
-		c := n.s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
-				clean = false
-				break
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(n.s[i:])
-		if r == 0xFFFD || isOther(r) || unicode.IsSpace(r) {
-			clean = false
-			break
-		}
-		i += size
-	}
-	if clean {
-		return n
-	}
-	e := newEditor(&n)
-	for e.pos < len(n.s) {
-		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			e.replace(' ', 0)
-		case r == 0 || r == 0xFFFD || isOther(r):
-			e.skip(1)
-		case unicode.IsSpace(r):
-			if r == ' ' {
-				e.keep()
-			} else {
-				e.replace(' ', 0)
-			}
-		default:
-			e.keep()
-		}
-	}
-	return e.done()
+	return bertNormalizer{cleanText: true}.normalize(n)
 }
 
 // isOther reports whether r is in a general category C* (control, format,
@@ -321,33 +397,6 @@ func isChineseChar(r rune) bool {
 		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
 		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B920 && r <= 0x2CEAF) ||
 		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
-}
-
-func padChinese(n normalized) normalized {
-	found := false
-	for _, r := range n.s {
-		if isChineseChar(r) {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return n
-	}
-	e := newEditor(&n)
-	for e.pos < len(n.s) {
-		r, _ := utf8.DecodeRuneInString(n.s[e.pos:])
-		if isChineseChar(r) {
-			// The space replaces the ideograph; the ideograph and the
-			// space after it are inserted, so all three take its span.
-			e.replace(' ', 0)
-			e.insert(r)
-			e.insert(' ')
-			continue
-		}
-		e.keep()
-	}
-	return e.done()
 }
 
 // nmtNormalizer is SentencePiece's NMT normalization: drop some control

@@ -2,8 +2,10 @@ package tokenizer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
@@ -64,6 +66,9 @@ func compileRegex(src string) (pattern, error) {
 	if fast := fastPattern(src); fast != nil {
 		return fast, nil
 	}
+	if run := runPatternOf(src); run != nil {
+		return run, nil
+	}
 	re, err := regexp2.Compile(src, regexp2.None)
 	if err != nil {
 		return nil, fmt.Errorf("compile regex %q: %w", src, err)
@@ -91,6 +96,64 @@ func (p *regexPattern) findAll(s string, dst []match) []match {
 		st := m.Index
 		dst = append(dst, match{byteAt[st], byteAt[st+m.Length]})
 		m, err = p.re.FindNextMatch(m)
+	}
+	return dst
+}
+
+// runPattern matches runs of at least min characters that satisfy pred:
+// the regexes "c{n,}", "c+" and "\s+" that Replace normalizers use to
+// squeeze spaces.
+type runPattern struct {
+	pred func(rune) bool
+	min  int
+}
+
+// runPatternOf recognizes a run regex, or returns nil.
+func runPatternOf(src string) *runPattern {
+	if src == `\s+` {
+		return &runPattern{pred: unicode.IsSpace, min: 1}
+	}
+	r, size := utf8.DecodeRuneInString(src)
+	if r == utf8.RuneError || r == '\\' || strings.ContainsRune(`.^$|?*+()[]{}`, r) {
+		return nil
+	}
+	rest := src[size:]
+	n := 0
+	switch {
+	case rest == "+":
+		n = 1
+	case strings.HasPrefix(rest, "{") && strings.HasSuffix(rest, ",}"):
+		v, err := strconv.Atoi(rest[1 : len(rest)-2])
+		if err != nil || v < 1 {
+			return nil
+		}
+		n = v
+	default:
+		return nil
+	}
+	return &runPattern{pred: func(c rune) bool { return c == r }, min: n}
+}
+
+func (p *runPattern) findAll(s string, dst []match) []match {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !p.pred(r) {
+			i += size
+			continue
+		}
+		j, count := i, 0
+		for j < len(s) {
+			r2, sz := utf8.DecodeRuneInString(s[j:])
+			if !p.pred(r2) {
+				break
+			}
+			j += sz
+			count++
+		}
+		if count >= p.min {
+			dst = append(dst, match{i, j})
+		}
+		i = j
 	}
 	return dst
 }

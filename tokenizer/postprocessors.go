@@ -2,15 +2,16 @@ package tokenizer
 
 import (
 	"unicode"
+	"unicode/utf8"
 )
 
 // A postProcessor adds special tokens around encoded texts and sets their
-// type ids. It receives the text encodings (one, or two for a pair) and
-// returns the encodings to merge, in order.
+// type ids. It receives the text encodings (one, or two for a pair) with
+// their texts, and returns the encodings to merge, in order.
 type postProcessor interface {
 	// addedTokens is how many tokens process adds, for truncation.
 	addedTokens(pair bool) int
-	process(encs []*Encoding, addSpecial bool) []*Encoding
+	process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding
 }
 
 // specialEncoding is a run of special tokens.
@@ -66,18 +67,25 @@ func (t *templateProcessing) addedTokens(pair bool) int {
 	return n
 }
 
-func (t *templateProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+func (t *templateProcessing) process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding {
 	tpl := t.single
 	if len(encs) == 2 {
 		tpl = t.pair
 	}
 	var out []*Encoding
+	used := [2]bool{}
 	for _, p := range tpl {
 		if p.seq >= 0 {
 			if p.seq >= len(encs) {
 				continue
 			}
-			e := encs[p.seq].clone()
+			// The texts' encodings are ours to change; a text used twice
+			// gets a copy the second time.
+			e := encs[p.seq]
+			if used[p.seq] {
+				e = e.clone()
+			}
+			used[p.seq] = true
 			setTypeAndSeq(e, p.typeID, p.seq)
 			out = append(out, e)
 			continue
@@ -112,7 +120,7 @@ func (b *bertProcessing) addedTokens(pair bool) int {
 	return 2
 }
 
-func (b *bertProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+func (b *bertProcessing) process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding {
 	for i, e := range encs {
 		setSeqDeep(e, i)
 	}
@@ -143,10 +151,10 @@ func (r *robertaProcessing) addedTokens(pair bool) int {
 	return 2
 }
 
-func (r *robertaProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+func (r *robertaProcessing) process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding {
 	if r.trimOffsets {
-		for _, e := range encs {
-			trimOffsetsDeep(e, r.addPrefixSpace)
+		for i, e := range encs {
+			trimOffsetsDeep(e, texts[i], r.addPrefixSpace)
 		}
 	}
 	for i, e := range encs {
@@ -200,27 +208,29 @@ type byteLevelProcessing struct {
 
 func (b *byteLevelProcessing) addedTokens(bool) int { return 0 }
 
-func (b *byteLevelProcessing) process(encs []*Encoding, addSpecial bool) []*Encoding {
+func (b *byteLevelProcessing) process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding {
 	for i, e := range encs {
 		if b.trimOffsets {
-			trimOffsetsDeep(e, b.addPrefixSpace)
+			trimOffsetsDeep(e, texts[i], b.addPrefixSpace)
 		}
 		setSeqDeep(e, i)
 	}
 	return encs
 }
 
-func trimOffsetsDeep(e *Encoding, addPrefixSpace bool) {
-	trimOffsets(e, addPrefixSpace)
+func trimOffsetsDeep(e *Encoding, text string, addPrefixSpace bool) {
+	trimOffsets(e, text, addPrefixSpace)
 	for _, o := range e.Overflowing {
-		trimOffsets(o, addPrefixSpace)
+		trimOffsets(o, text, addPrefixSpace)
 	}
 }
 
 // trimOffsets moves each token's offsets past its leading and trailing
 // spaces (Ġ or whitespace), keeping a first token's single added prefix
-// space.
-func trimOffsets(e *Encoding, addPrefixSpace bool) {
+// space. Offsets move by whole characters of the text, so that in
+// characters they move as in the reference implementation (which trims
+// character offsets by the number of spaces).
+func trimOffsets(e *Encoding, text string, addPrefixSpace bool) {
 	isSpace := func(r rune) bool { return r == 'Ġ' || unicode.IsSpace(r) }
 	for i, tok := range e.Tokens {
 		lead, trail := 0, 0
@@ -243,10 +253,10 @@ func trimOffsets(e *Encoding, addPrefixSpace bool) {
 			if first && addPrefixSpace && lead == 1 {
 				lead = 0
 			}
-			o.Start = min(o.Start+lead, o.End)
+			o.Start = min(advanceRunes(text, o.Start, lead), o.End)
 		}
-		if trail > 0 && o.End >= trail {
-			o.End = max(o.End-trail, o.Start)
+		if trail > 0 && o.End > 0 {
+			o.End = max(retreatRunes(text, o.End, trail), o.Start)
 		}
 	}
 }
@@ -262,9 +272,28 @@ func (s processorSeq) addedTokens(pair bool) int {
 	return n
 }
 
-func (s processorSeq) process(encs []*Encoding, addSpecial bool) []*Encoding {
+func (s processorSeq) process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding {
 	for _, p := range s {
-		encs = p.process(encs, addSpecial)
+		encs = p.process(encs, texts, addSpecial)
 	}
 	return encs
+}
+
+// advanceRunes moves byte position i forward by n characters of s.
+func advanceRunes(s string, i, n int) int {
+	for ; n > 0 && i < len(s); n-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i + n // past the end, keep counting (clamped by the caller)
+}
+
+// retreatRunes moves byte position i back by n characters of s.
+func retreatRunes(s string, i, n int) int {
+	i = min(i, len(s))
+	for ; n > 0 && i > 0; n-- {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return i
 }

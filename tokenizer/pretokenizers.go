@@ -168,8 +168,10 @@ func (s preTokenizerSeq) preTokenize(sc *scratch, in, dst []piece) []piece {
 		if i == len(s)-1 {
 			return p.preTokenize(sc, cur, dst)
 		}
-		next := p.preTokenize(sc, cur, sc.takePieces())
-		cur = next
+		k, buf := sc.takePieces()
+		buf = p.preTokenize(sc, cur, buf)
+		sc.putPieces(k, buf)
+		cur = buf
 	}
 	return dst
 }
@@ -178,15 +180,54 @@ func (s preTokenizerSeq) preTokenize(sc *scratch, in, dst []piece) []piece {
 type bertPreTokenizer struct{}
 
 func (bertPreTokenizer) preTokenize(sc *scratch, in, dst []piece) []piece {
-	tmp := sc.takePieces()
-	for _, p := range in {
-		tmp = splitPiece(sc, p, runePattern(unicode.IsSpace), splitRemoved, false, tmp)
+	emit := func(p *piece, a, b int) {
+		q := *p
+		q.normalized = p.slice(a, b)
+		dst = append(dst, q)
 	}
-	for _, p := range tmp {
-		dst = splitPiece(sc, p, runePattern(isBertPunct), splitIsolated, false, dst)
+	for i := range in {
+		p := &in[i]
+		if p.token >= 0 {
+			dst = append(dst, *p)
+			continue
+		}
+		s := p.s
+		start := -1 // start of the current word, or -1
+		for j := 0; j < len(s); {
+			c := s[j]
+			size := 1
+			var space, punct bool
+			if c < utf8.RuneSelf {
+				space = asciiSpace[c]
+				punct = isBertPunct(rune(c))
+			} else {
+				var r rune
+				r, size = utf8.DecodeRuneInString(s[j:])
+				space = unicode.IsSpace(r)
+				punct = !space && isBertPunct(r)
+			}
+			if space || punct {
+				if start >= 0 {
+					emit(p, start, j)
+					start = -1
+				}
+				if punct {
+					emit(p, j, j+size)
+				}
+			} else if start < 0 {
+				start = j
+			}
+			j += size
+		}
+		if start >= 0 {
+			emit(p, start, len(s))
+		}
 	}
 	return dst
 }
+
+// asciiSpace marks the ASCII whitespace characters.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // isBertPunct is ASCII punctuation or any Unicode punctuation (P*).
 func isBertPunct(r rune) bool {

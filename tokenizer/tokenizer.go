@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Tokenizer encodes text to token ids and decodes ids back to text, as
@@ -57,20 +58,36 @@ type scratch struct {
 	lattice    []latticeNode
 	ranges     []pieceRange
 	toks       []modelToken
+	editOut    []byte
+	editAlign  []span
+	recs       []tokenRec
+	// bytes and spansArena hold normalized texts for one encode call.
+	bytes      []byte
+	spansArena []span
 }
 
 // takePieces returns an empty piece buffer distinct from the ones handed
-// out since the last reset.
-func (sc *scratch) takePieces() []piece {
+// out since the last reset, and its slot for putPieces.
+func (sc *scratch) takePieces() (int, []piece) {
 	if sc.nextBuf == len(sc.pieceBufs) {
 		sc.pieceBufs = append(sc.pieceBufs, make([]piece, 0, 64))
 	}
-	b := sc.pieceBufs[sc.nextBuf][:0]
+	k := sc.nextBuf
 	sc.nextBuf++
-	return b
+	return k, sc.pieceBufs[k][:0]
 }
 
+// putPieces keeps a buffer that grew, for the next calls.
+func (sc *scratch) putPieces(k int, b []piece) { sc.pieceBufs[k] = b[:0] }
+
 func (sc *scratch) reset() { sc.nextBuf = 0 }
+
+// resetArena forgets the arena's contents at the start of an encode call;
+// nothing from an earlier call still points into it.
+func (sc *scratch) resetArena() {
+	sc.bytes = sc.bytes[:0]
+	sc.spansArena = sc.spansArena[:0]
+}
 
 func (c *core) getScratch() *scratch {
 	if sc, ok := c.pool.Get().(*scratch); ok {
@@ -248,13 +265,18 @@ func (t *Tokenizer) encodeBatch(ctx context.Context, n int, input func(int) (str
 func (t *Tokenizer) encode(a string, b *string, s *encodeSettings) (*Encoding, error) {
 	sc := t.getScratch()
 	defer t.pool.Put(sc)
-	ea, err := t.encodeSequence(sc, validUTF8(a), 0)
+	sc.resetArena()
+	texts := []string{validUTF8(a)}
+	if b != nil {
+		texts = append(texts, validUTF8(*b))
+	}
+	ea, err := t.encodeSequence(sc, texts[0], 0)
 	if err != nil {
 		return nil, err
 	}
 	var eb *Encoding
 	if b != nil {
-		if eb, err = t.encodeSequence(sc, validUTF8(*b), 1); err != nil {
+		if eb, err = t.encodeSequence(sc, texts[1], 1); err != nil {
 			return nil, err
 		}
 	}
@@ -272,7 +294,7 @@ func (t *Tokenizer) encode(a string, b *string, s *encodeSettings) (*Encoding, e
 		encs = append(encs, eb)
 	}
 	if t.post != nil {
-		encs = t.post.process(encs, s.addSpecial)
+		encs = t.post.process(encs, texts, s.addSpecial)
 	} else {
 		for i, e := range encs {
 			setSeqDeep(e, i)
@@ -298,14 +320,15 @@ func validUTF8(s string) string {
 // encodeSequence encodes one text without special tokens.
 func (t *Tokenizer) encodeSequence(sc *scratch, text string, seq int) (*Encoding, error) {
 	sc.reset()
-	pieces := sc.takePieces()
+	slot, pieces := sc.takePieces()
+	defer func() { sc.putPieces(slot, pieces) }()
 	sc.splits = t.rawMatcher.split(text, sc.splits[:0])
 	for _, sp := range sc.splits {
 		if sp.token >= 0 {
-			pieces = append(pieces, piece{normalized: normalized{s: text[sp.start:sp.end], base: sp.start}, token: sp.token})
+			pieces = append(pieces, piece{normalized: normalized{s: text[sp.start:sp.end], base: sp.start, sc: sc}, token: sp.token})
 			continue
 		}
-		n := normalized{s: text[sp.start:sp.end], base: sp.start}
+		n := normalized{s: text[sp.start:sp.end], base: sp.start, sc: sc}
 		if t.normalizer != nil {
 			n = t.normalizer.normalize(n)
 		}
@@ -318,9 +341,13 @@ func (t *Tokenizer) encodeSequence(sc *scratch, text string, seq int) (*Encoding
 		}
 	}
 	if t.preTok != nil {
-		pieces = t.preTok.preTokenize(sc, pieces, sc.takePieces())
+		sc.putPieces(slot, pieces)
+		var in []piece
+		in, pieces = pieces, nil
+		slot, pieces = sc.takePieces()
+		pieces = t.preTok.preTokenize(sc, in, pieces)
 	}
-	e := &Encoding{}
+	recs := sc.recs[:0]
 	word := 0
 	for i := range pieces {
 		p := &pieces[i]
@@ -329,7 +356,7 @@ func (t *Tokenizer) encodeSequence(sc *scratch, text string, seq int) (*Encoding
 		}
 		if p.token >= 0 {
 			st, en := p.original(0, len(p.s))
-			e.appendToken(int(p.token), p.s, Offset{st, en}, word, seq)
+			recs = append(recs, tokenRec{id: int(p.token), tok: strings.Clone(p.s), off: Offset{st, en}, word: word})
 			word++
 			continue
 		}
@@ -340,26 +367,46 @@ func (t *Tokenizer) encodeSequence(sc *scratch, text string, seq int) (*Encoding
 		}
 		for _, tk := range sc.toks {
 			st, en := p.original(int(tk.start), int(tk.end))
-			val := tk.value
-			if !tk.hasValue {
-				val = t.vocab[tk.id]
+			val := t.vocab[tk.id]
+			if tk.hasValue {
+				val = strings.Clone(tk.value)
 			}
-			e.appendToken(int(tk.id), val, Offset{st, en}, word, seq)
+			recs = append(recs, tokenRec{id: int(tk.id), tok: val, off: Offset{st, en}, word: word})
 		}
 		word++
 	}
-	return e, nil
+	sc.recs = recs
+	return newEncoding(recs, seq), nil
 }
 
-func (e *Encoding) appendToken(id int, tok string, off Offset, word, seq int) {
-	e.IDs = append(e.IDs, id)
-	e.Tokens = append(e.Tokens, tok)
-	e.TypeIDs = append(e.TypeIDs, seq)
-	e.AttentionMask = append(e.AttentionMask, 1)
-	e.SpecialTokensMask = append(e.SpecialTokensMask, 0)
-	e.Offsets = append(e.Offsets, off)
-	e.WordIDs = append(e.WordIDs, word)
-	e.SequenceIDs = append(e.SequenceIDs, seq)
+// tokenRec is a token on its way into an Encoding.
+type tokenRec struct {
+	id   int
+	tok  string
+	off  Offset
+	word int
+}
+
+// newEncoding builds an encoding of one text from its tokens, with one
+// allocation for all the int slices.
+func newEncoding(recs []tokenRec, seq int) *Encoding {
+	n := len(recs)
+	ints := make([]int, 6*n)
+	part := func(k int) []int { return ints[k*n : (k+1)*n : (k+1)*n] }
+	e := &Encoding{
+		IDs: part(0), TypeIDs: part(1), AttentionMask: part(2), SpecialTokensMask: part(3),
+		WordIDs: part(4), SequenceIDs: part(5), Tokens: make([]string, n), Offsets: make([]Offset, n),
+	}
+	for i, r := range recs {
+		e.IDs[i] = r.id
+		e.TypeIDs[i] = seq
+		e.AttentionMask[i] = 1
+		e.WordIDs[i] = r.word
+		e.SequenceIDs[i] = seq
+		e.Tokens[i] = r.tok
+		e.Offsets[i] = r.off
+	}
+	return e
 }
 
 // TokenToID returns the id of a token (added tokens first, then the
@@ -404,3 +451,31 @@ func (t *Tokenizer) IsSpecial(id int) bool {
 
 // errNoModel is returned for a tokenizer.json without a model.
 var errNoModel = errors.New("tokenizer.json has no model")
+
+// arenaChunk is the size of the blocks the scratch arena hands out from.
+const arenaChunk = 64 << 10
+
+// arenaString copies b into memory that lives until the scratch is reset
+// and returns it as a string. Strings from the arena never leave an encode
+// call: whatever reaches an Encoding is cloned.
+func (sc *scratch) arenaString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(sc.bytes)+len(b) > cap(sc.bytes) {
+		sc.bytes = make([]byte, 0, max(arenaChunk, len(b)))
+	}
+	start := len(sc.bytes)
+	sc.bytes = append(sc.bytes, b...)
+	return unsafe.String(&sc.bytes[start], len(b))
+}
+
+// arenaSpans copies a into memory that lives until the encode call ends.
+func (sc *scratch) arenaSpans(a []span) []span {
+	if len(sc.spansArena)+len(a) > cap(sc.spansArena) {
+		sc.spansArena = make([]span, 0, max(arenaChunk/8, len(a)))
+	}
+	start := len(sc.spansArena)
+	sc.spansArena = append(sc.spansArena, a...)
+	return sc.spansArena[start:len(sc.spansArena):len(sc.spansArena)]
+}

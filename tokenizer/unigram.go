@@ -202,3 +202,5 @@ func (t *byteTrie) child(node int32, b byte) int32 {
 }
 
 func (t *byteTrie) value(node int32) int32 { return t.values[node] }
+
+func (m *unigram) size() int { return len(m.vocabR) }

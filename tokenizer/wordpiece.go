@@ -17,6 +17,9 @@ type wordPiece struct {
 	unkName  string
 	prefix   string
 	maxChars int
+	// longest is the byte length of the longest vocabulary entry (without
+	// the prefix), so no longer candidate is looked up.
+	longest int
 }
 
 func newWordPiece(vocab map[string]int32, unk, prefix string, maxChars int) *wordPiece {
@@ -29,6 +32,7 @@ func newWordPiece(vocab map[string]int32, unk, prefix string, maxChars int) *wor
 		if rest, ok := strings.CutPrefix(t, prefix); ok {
 			m.cont[rest] = id
 		}
+		m.longest = max(m.longest, len(t))
 	}
 	return m
 }
@@ -58,6 +62,13 @@ func (m *wordPiece) tokenize(sc *scratch, p *piece, dst []modelToken) ([]modelTo
 	n0 := len(dst)
 	for start := 0; start < len(s); {
 		end := len(s)
+		if end-start > m.longest {
+			// Back off to a character boundary within reach.
+			end = start + m.longest
+			for end > start && !utf8.RuneStart(s[end]) {
+				end--
+			}
+		}
 		found := int32(-1)
 		for start < end {
 			var id int32
@@ -118,3 +129,7 @@ func (m *wordLevel) tokenize(sc *scratch, p *piece, dst []modelToken) ([]modelTo
 	}
 	return append(dst, modelToken{id: m.unk, start: 0, end: int32(len(p.s))}), nil
 }
+
+func (m *wordPiece) size() int { return len(m.vocabMap) }
+
+func (m *wordLevel) size() int { return len(m.vocabMap) }

@@ -11,10 +11,11 @@
 // recorded only where they differ from the vocabulary entry of their id.
 // Files are gzipped JSON.
 import { createRequire } from "node:module";
-import { writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { writeFileSync, readFileSync, existsSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { corpus, pairs } from "./corpus.mjs";
+import { components } from "./components.mjs";
 
 const [tokDir, outDir] = process.argv.slice(2);
 if (!tokDir || !outDir) {
@@ -24,7 +25,7 @@ if (!tokDir || !outDir) {
 const require = createRequire(import.meta.url);
 const { Tokenizer } = require(join(tokDir, "rust", "tokenizers.node"));
 
-const names = ["bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram"];
+const names = ["bert-base-uncased", "all-minilm-l6-v2", "cohere", "qwen3", "llama3", "gpt4o", "gemma3", "llama2", "unigram", "unigram-precompiled"];
 const texts = corpus();
 const textPairs = pairs();
 mkdirSync(outDir, { recursive: true });
@@ -82,7 +83,7 @@ async function strideSafe(t, a, b, tr) {
   return ok(la, ta) && ok(lb, tb);
 }
 
-for (const name of names) {
+for (const name of (process.env.ONLY_COMPONENTS ? [] : names)) {
   const path = join(tokDir, name, "tokenizer.json");
   if (!existsSync(path)) {
     console.error(`skip ${name}: ${path} missing`);
@@ -144,3 +145,29 @@ for (const name of names) {
   writeFileSync(join(outDir, `${name}.json.gz`), gzipSync(JSON.stringify(out), { level: 9 }));
   console.error(`${name}: ${texts.length} texts, ${textPairs.length} pairs`);
 }
+
+// Components: patched configurations over a subset of the corpus.
+export function patched(base, c) {
+  const j = JSON.parse(JSON.stringify(base));
+  for (const [k, v] of Object.entries(c.patch || {})) j[k] = v;
+  if (c.model) Object.assign(j.model, c.model);
+  for (const k of c.dropModelKeys || []) delete j.model[k];
+  if (c.addTokens) j.added_tokens = [...(j.added_tokens || []), ...c.addTokens];
+  return j;
+}
+const subset = texts.filter((_, i) => i % 3 === 0);
+const compOut = { reference: "tokenizers (Rust) 0.22.2 via @anush008/tokenizers 0.6.0", texts: subset, configs: components, cases: [] };
+for (const c of components) {
+  const base = JSON.parse(readFileSync(join(tokDir, c.base, "tokenizer.json"), "utf8"));
+  const t = Tokenizer.fromString(JSON.stringify(patched(base, c)));
+  const single = [], decode = [], pairsOut = [];
+  for (const s of subset) {
+    const e = await t.encode(s, null, { addSpecialTokens: true });
+    single.push(record(t, e, true));
+    decode.push(await t.decode(e.getIds(), false));
+  }
+  for (const [a, b] of textPairs.slice(0, 12)) pairsOut.push(record(t, await t.encode(a, b, { addSpecialTokens: true }), true));
+  compOut.cases.push({ name: c.name, single, decode, pairs: pairsOut });
+  console.error(`component ${c.name}`);
+}
+writeFileSync(join(outDir, "components.json.gz"), gzipSync(JSON.stringify(compOut), { level: 9 }));

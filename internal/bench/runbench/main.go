@@ -15,7 +15,10 @@ import (
 func suites() []bench.Suite {
 	return []bench.Suite{
 		bench.EngineSuite(),
+		bench.EmbedSuite(),
+		bench.GenerateSuite(),
 		bench.PullSuite(),
+		bench.TokenizerSuite(),
 		bench.RerankSuite(),
 	}
 }

@@ -3,6 +3,10 @@
 // Llama 2's), so that the Unigram model, the Metaspace pre-tokenizer and
 // decoder, NFKC and regex Replace can be tested on a real vocabulary.
 //
+// With -precompiled-out it also writes a variant whose normalizer is a
+// Precompiled charsmap built here (see charsmap.go), the way T5 and XLM-R
+// tokenizers normalize.
+//
 // The output is deterministic: pieces keep their ids, and a piece's score
 // falls with its id (SentencePiece BPE vocabularies are ordered by merge
 // priority, which stands in for a log probability here).
@@ -20,14 +24,15 @@ import (
 func main() {
 	in := flag.String("in", "", "source tokenizer.json with a BPE vocabulary")
 	out := flag.String("out", "", "Unigram tokenizer.json to write")
+	precompiledOut := flag.String("precompiled-out", "", "also write a variant with a Precompiled (SentencePiece charsmap) normalizer here")
 	flag.Parse()
-	if err := run(*in, *out); err != nil {
+	if err := run(*in, *out, *precompiledOut); err != nil {
 		fmt.Fprintln(os.Stderr, "genunigram:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string) error {
+func run(in, out, precompiledOut string) error {
 	data, err := os.ReadFile(in)
 	if err != nil {
 		return err
@@ -103,7 +108,24 @@ func run(in, out string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(out, b, 0o644)
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		return err
+	}
+	if precompiledOut == "" {
+		return nil
+	}
+	charsmap, err := buildCharsmap(charsmapRules())
+	if err != nil {
+		return err
+	}
+	doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+		map[string]any{"type": "Precompiled", "precompiled_charsmap": charsmap},
+		map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": " {2,}"}, "content": " "},
+	}}
+	if b, err = json.Marshal(doc); err != nil {
+		return err
+	}
+	return os.WriteFile(precompiledOut, b, 0o644)
 }
 
 func seq(id string, typeID int) map[string]any {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
+)
+
+// runCmd chats with a model: one answer to a prompt, or a conversation on a
+// terminal.
+type runCmd struct {
+	app     *app
+	engine  engineFlags
+	verbose bool
+	system  string
+}
+
+func (c *runCmd) Name() string { return "run" }
+func (c *runCmd) Synopsis() string {
+	return "Chat with a model: answer a prompt, or talk on a terminal"
+}
+
+func (c *runCmd) Run(ctx context.Context, args []string) error {
+	fs := c.app.flagSet(c, "MODEL [PROMPT...]")
+	c.engine.register(fs)
+	fs.BoolVar(&c.verbose, "verbose", false, "print timings and tokens/s after each answer")
+	fs.StringVar(&c.system, "system", "", "system prompt")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError{errors.New("run needs a model")}
+	}
+	name, prompt := fs.Arg(0), strings.Join(fs.Args()[1:], " ")
+
+	conn, err := c.app.connect(ctx, &c.engine)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := c.app.ensurePulled(ctx, conn, name); err != nil {
+		return err
+	}
+	show, err := conn.Show(ctx, &api.ShowRequest{Model: name})
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(show.Capabilities, model.CapabilityCompletion) {
+		return fmt.Errorf("%s does not generate text (it supports %v); try `runner embed` or `runner classify`", name, show.Capabilities)
+	}
+	s := &chatSession{app: c.app, conn: conn, model: name, verbose: c.verbose, raw: show.Template == ""}
+	if c.system != "" {
+		s.history = append(s.history, api.Message{Role: "system", Content: c.system})
+	}
+
+	stdinTTY := isTerminal(os.Stdin) && c.app.stdin == os.Stdin
+	if prompt == "" && !stdinTTY {
+		b, err := io.ReadAll(c.app.stdin)
+		if err != nil {
+			return err
+		}
+		prompt = strings.TrimSpace(string(b))
+	}
+	if prompt != "" {
+		return s.ask(ctx, prompt)
+	}
+	return s.repl(ctx)
+}
+
+// chatSession is a conversation with one model.
+type chatSession struct {
+	app     *app
+	conn    *connection
+	model   string
+	verbose bool
+	// raw models have no chat template: prompts go to /api/generate as is.
+	raw     bool
+	history []api.Message
+}
+
+// ask sends one user turn and streams the answer to stdout.
+func (s *chatSession) ask(ctx context.Context, prompt string) error {
+	var answer strings.Builder
+	var m api.Metrics
+	var err error
+	if s.raw {
+		err = s.conn.Generate(ctx, &api.GenerateRequest{Model: s.model, Prompt: prompt, Raw: true}, func(r api.GenerateResponse) error {
+			fmt.Fprint(s.app.stdout, r.Response)
+			answer.WriteString(r.Response)
+			m = r.Metrics
+			return nil
+		})
+	} else {
+		msgs := append(slices.Clone(s.history), api.Message{Role: "user", Content: prompt})
+		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs}, func(r api.ChatResponse) error {
+			fmt.Fprint(s.app.stdout, r.Message.Content)
+			answer.WriteString(r.Message.Content)
+			m = r.Metrics
+			return nil
+		})
+		if err == nil {
+			s.history = append(msgs, api.Message{Role: "assistant", Content: answer.String()})
+		}
+	}
+	fmt.Fprintln(s.app.stdout)
+	if err != nil {
+		return err
+	}
+	if s.verbose {
+		printMetrics(s.app.stderr, m)
+	}
+	return nil
+}
+
+// repl reads prompts from the terminal until /bye or end of input.
+func (s *chatSession) repl(ctx context.Context) error {
+	in := bufio.NewScanner(s.app.stdin)
+	in.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	fmt.Fprintln(s.app.stdout, `Type a message; /bye to leave, /clear to forget the conversation, """ for several lines.`)
+	for {
+		fmt.Fprint(s.app.stdout, ">>> ")
+		if !in.Scan() {
+			fmt.Fprintln(s.app.stdout)
+			return in.Err()
+		}
+		line := strings.TrimSpace(in.Text())
+		if rest, ok := strings.CutPrefix(line, `"""`); ok {
+			lines := []string{rest}
+			for in.Scan() {
+				l := in.Text()
+				if before, done := strings.CutSuffix(l, `"""`); done {
+					lines = append(lines, before)
+					break
+				}
+				lines = append(lines, l)
+			}
+			line = strings.TrimSpace(strings.Join(lines, "\n"))
+		}
+		switch line {
+		case "":
+			continue
+		case "/bye", "/exit", "/quit":
+			return nil
+		case "/clear":
+			s.history = slices.DeleteFunc(s.history, func(m api.Message) bool { return m.Role != "system" })
+			fmt.Fprintln(s.app.stdout, "Cleared the conversation.")
+			continue
+		case "/?", "/help":
+			fmt.Fprintln(s.app.stdout, `/bye leave  /clear forget the conversation  """ start and end a multi-line message`)
+			continue
+		}
+		if err := s.ask(ctx, line); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintln(s.app.stderr, "Error:", err)
+		}
+	}
+}
+
+// printMetrics prints timings as `ollama run --verbose` does.
+func printMetrics(w io.Writer, m api.Metrics) {
+	rate := func(n int, d time.Duration) string {
+		if d <= 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f tokens/s", float64(n)/d.Seconds())
+	}
+	fmt.Fprintf(w, "total duration:       %v\n", m.TotalDuration)
+	fmt.Fprintf(w, "load duration:        %v\n", m.LoadDuration)
+	fmt.Fprintf(w, "prompt eval count:    %d token(s)\n", m.PromptEvalCount)
+	fmt.Fprintf(w, "prompt eval duration: %v\n", m.PromptEvalDuration)
+	fmt.Fprintf(w, "prompt eval rate:     %s\n", rate(m.PromptEvalCount, m.PromptEvalDuration))
+	fmt.Fprintf(w, "eval count:           %d token(s)\n", m.EvalCount)
+	fmt.Fprintf(w, "eval duration:        %v\n", m.EvalDuration)
+	fmt.Fprintf(w, "eval rate:            %s\n", rate(m.EvalCount, m.EvalDuration))
+}

@@ -1,0 +1,295 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"runner/engine"
+	"runner/pipeline/sampling"
+)
+
+// generator runs a decoder's sequences with continuous batching: one
+// goroutine owns the batch's KV cache; new sequences are prefilled on their
+// own and join the batch between decode steps, and finished or cancelled
+// ones leave it at once. Each decode step runs every active sequence in one
+// ONNX Runtime call.
+type generator struct {
+	dec      *engine.Decoder
+	eos      map[int]bool
+	maxLen   int
+	maxBatch int
+	maxQueue int
+	log      *slog.Logger
+
+	join    chan *genSeq
+	stop    chan struct{}
+	stopped sync.Once
+	wg      sync.WaitGroup
+	queued  atomic.Int64
+
+	// counters for /metrics
+	tokens, promptTokens, steps atomic.Int64
+}
+
+// genSeq is one sequence being generated. The generator goroutine writes
+// its results under mu; the requesting goroutine reads them when notified.
+type genSeq struct {
+	ctx     context.Context
+	prompt  []int64
+	sampler *sampling.Sampler
+	history []int // prompt and generated tokens, for penalties
+	maxNew  int   // 0: until EOS or the context is full
+	// cancel is set by the requester when it needs no more tokens.
+	cancel atomic.Bool
+	notify chan struct{}
+
+	mu        sync.Mutex
+	tokens    []int // generated, EOS excluded, not yet taken
+	generated int
+	done      bool
+	reason    string
+	err       error
+	promptDur time.Duration
+	evalDur   time.Duration
+}
+
+func newGenerator(dec *engine.Decoder, eos []int, maxLen, maxQueue int, log *slog.Logger) *generator {
+	g := &generator{
+		dec:      dec,
+		eos:      map[int]bool{},
+		maxLen:   maxLen,
+		maxBatch: 16,
+		maxQueue: maxQueue,
+		log:      log,
+		join:     make(chan *genSeq),
+		stop:     make(chan struct{}),
+	}
+	if g.maxQueue <= 0 {
+		g.maxQueue = 512
+	}
+	for _, id := range eos {
+		g.eos[id] = true
+	}
+	g.wg.Add(1)
+	go g.loop()
+	return g
+}
+
+// close stops the generator; sequences still running end with
+// ErrBatcherClosed.
+func (g *generator) close() {
+	g.stopped.Do(func() { close(g.stop) })
+	g.wg.Wait()
+}
+
+// submit hands a sequence to the generator, waiting while the batch is full.
+func (g *generator) submit(ctx context.Context, s *genSeq) error {
+	if g.queued.Add(1) > int64(g.maxQueue) {
+		g.queued.Add(-1)
+		return engine.ErrQueueFull
+	}
+	select {
+	case g.join <- s:
+		return nil
+	case <-g.stop:
+		g.queued.Add(-1)
+		return engine.ErrBatcherClosed
+	case <-ctx.Done():
+		g.queued.Add(-1)
+		return ctx.Err()
+	}
+}
+
+func (g *generator) loop() {
+	defer g.wg.Done()
+	batch := g.dec.NewCache()
+	var active []*genSeq
+	var tokens [][]int64
+	for {
+		// Wait for work when idle; take newcomers while there is room.
+		if len(active) == 0 {
+			select {
+			case s := <-g.join:
+				active = g.admit(s, batch, active)
+			case <-g.stop:
+				return
+			}
+		}
+	admit:
+		for len(active) < g.maxBatch {
+			select {
+			case s := <-g.join:
+				active = g.admit(s, batch, active)
+			case <-g.stop:
+				for _, s := range active {
+					g.finish(s, "", engine.ErrBatcherClosed)
+				}
+				return
+			default:
+				break admit
+			}
+		}
+		if len(active) == 0 {
+			continue
+		}
+
+		tokens = tokens[:0]
+		for _, s := range active {
+			tokens = append(tokens, []int64{int64(s.history[len(s.history)-1])})
+		}
+		start := time.Now()
+		logits, err := g.step(batch, tokens)
+		took := time.Since(start)
+		g.steps.Add(1)
+		if err != nil {
+			for _, s := range active {
+				g.finish(s, "", err)
+			}
+			active, batch = nil, g.dec.NewCache()
+			continue
+		}
+		vocab := len(logits) / len(active)
+		var leave []int
+		for i, s := range active {
+			s.mu.Lock()
+			s.evalDur += took
+			s.mu.Unlock()
+			if g.ended(s) || g.push(s, s.sampler.Sample(logits[i*vocab:(i+1)*vocab], s.history, nil)) {
+				leave = append(leave, i)
+			}
+		}
+		if len(leave) > 0 {
+			batch.Remove(leave...)
+			kept := active[:0]
+			for i, s := range active {
+				if !slices.Contains(leave, i) {
+					kept = append(kept, s)
+				}
+			}
+			clear(active[len(kept):])
+			active = kept
+		}
+	}
+}
+
+// step runs one decode step, turning a panic into an error.
+func (g *generator) step(batch *engine.KVCache, tokens [][]int64) (logits []float32, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.log.Error("panic in decode step", "panic", p, "stack", string(debug.Stack()))
+			err = errors.New("internal error in decode step")
+		}
+	}()
+	return g.dec.Step(context.Background(), batch, tokens)
+}
+
+// admit prefills a new sequence on its own, samples its first token and,
+// unless that ends it, adds it to the batch.
+func (g *generator) admit(s *genSeq, batch *engine.KVCache, active []*genSeq) []*genSeq {
+	c := g.dec.NewCache()
+	if err := c.AddEmptyRows(1); err != nil {
+		g.finish(s, "", err)
+		return active
+	}
+	start := time.Now()
+	g.promptTokens.Add(int64(len(s.prompt)))
+	logits, err := func() (l []float32, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				g.log.Error("panic in prefill", "panic", p, "stack", string(debug.Stack()))
+				err = errors.New("internal error in prefill")
+			}
+		}()
+		return g.dec.Step(s.ctx, c, [][]int64{s.prompt})
+	}()
+	s.mu.Lock()
+	s.promptDur = time.Since(start)
+	s.mu.Unlock()
+	if err != nil {
+		g.finish(s, "", err)
+		return active
+	}
+	if g.ended(s) || g.push(s, s.sampler.Sample(logits, s.history, nil)) {
+		return active
+	}
+	batch.Append(c)
+	return append(active, s)
+}
+
+// ended finishes a sequence whose requester has gone or asked to stop.
+func (g *generator) ended(s *genSeq) bool {
+	switch {
+	case s.cancel.Load():
+		g.finish(s, "stop", nil)
+	case s.ctx.Err() != nil:
+		g.finish(s, "", s.ctx.Err())
+	default:
+		return false
+	}
+	return true
+}
+
+// push records a sampled token and reports whether the sequence is done:
+// an end-of-sequence token, the requested number of tokens, or a full
+// context.
+func (g *generator) push(s *genSeq, tok int) bool {
+	s.history = append(s.history, tok)
+	g.tokens.Add(1)
+	s.mu.Lock()
+	s.generated++
+	reason := ""
+	switch {
+	case g.eos[tok]:
+		reason = "stop"
+	case s.maxNew > 0 && s.generated >= s.maxNew:
+		reason = "length"
+	case len(s.history) >= g.maxLen:
+		reason = "length"
+	}
+	if !g.eos[tok] {
+		s.tokens = append(s.tokens, tok)
+	}
+	s.mu.Unlock()
+	if reason != "" {
+		g.finish(s, reason, nil)
+		return true
+	}
+	s.wake()
+	return false
+}
+
+// finish marks a sequence done and wakes its requester.
+func (g *generator) finish(s *genSeq, reason string, err error) {
+	s.mu.Lock()
+	first := !s.done
+	if first {
+		s.done, s.reason, s.err = true, reason, err
+	}
+	s.mu.Unlock()
+	if first {
+		g.queued.Add(-1)
+	}
+	s.wake()
+}
+
+func (s *genSeq) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the tokens generated since the last call and whether the
+// sequence is done.
+func (s *genSeq) take() (tokens []int, done bool, reason string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tokens, s.tokens = s.tokens, nil
+	return tokens, s.done, s.reason, s.err
+}

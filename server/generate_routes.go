@@ -1,0 +1,335 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"runner/chattemplate"
+	"runner/pipeline"
+)
+
+func (s *Server) generateRoutes() {
+	s.handle("POST /api/generate", s.generate)
+	s.handle("POST /api/chat", s.chat)
+}
+
+// readBody reads the whole request body (for requests decoded twice).
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, badRequest("read request body: %v", err)
+	}
+	return b, nil
+}
+
+// loadOnly answers a generate or chat request that carries nothing to
+// generate: it loads the model (or unloads it with keep_alive 0), as Ollama
+// does, and reports done_reason "load" or "unload".
+func (s *Server) loadOnly(r *http.Request, model string, ka *time.Duration) (string, error) {
+	if ka != nil && *ka == 0 {
+		_, err := s.cfg.Models.unload(r.Context(), model)
+		return "unload", err
+	}
+	l, err := s.cfg.Models.acquireFor(r.Context(), model, pipeline.TaskGenerate)
+	if err != nil {
+		return "", err
+	}
+	l.release(ka)
+	return "load", nil
+}
+
+func metrics(start time.Time, load time.Duration, st *pipeline.GenerateStats) api.Metrics {
+	return api.Metrics{
+		TotalDuration:      time.Since(start),
+		LoadDuration:       load,
+		PromptEvalCount:    st.PromptTokens,
+		PromptEvalDuration: st.PromptDuration,
+		EvalCount:          st.Tokens,
+		EvalDuration:       st.EvalDuration,
+	}
+}
+
+// startGeneration lends a model that generates and reads the request's
+// options, truncate and format over its defaults. The caller releases the
+// loan.
+func (s *Server) startGeneration(r *http.Request, model string, options map[string]any, truncate *bool, format json.RawMessage) (*loan, pipeline.GenerateOptions, error) {
+	l, err := s.cfg.Models.acquireFor(r.Context(), model, pipeline.TaskGenerate)
+	if err != nil {
+		return nil, pipeline.GenerateOptions{}, err
+	}
+	opts, err := generateOptions(l.Model, options)
+	if err == nil && truncate != nil {
+		opts.Truncate = *truncate
+	}
+	if err == nil {
+		err = applyFormat(&opts, format)
+	}
+	if err != nil {
+		l.release(nil)
+		return nil, opts, err
+	}
+	return l, opts, nil
+}
+
+// generate is Ollama's /api/generate.
+func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	var req api.GenerateRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Model == "" {
+		return badRequest("model is required")
+	}
+	if len(req.Images) > 0 {
+		return badRequest("images are not supported: runner serves text models")
+	}
+	if req.Suffix != "" {
+		return badRequest("suffix (fill in the middle) is not supported")
+	}
+	ka := keepAlive(req.KeepAlive)
+	if req.Prompt == "" && len(req.Context) == 0 {
+		reason, err := s.loadOnly(r, req.Model, ka)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: reason})
+	}
+	l, opts, err := s.startGeneration(r, req.Model, req.Options, req.Truncate, req.Format)
+	if err != nil {
+		return err
+	}
+	defer l.release(ka)
+	prompt, err := s.generatePrompt(l, &req)
+	if err != nil {
+		return err
+	}
+
+	stream := req.Stream == nil || *req.Stream
+	var nd *ndjson
+	var full strings.Builder
+	if stream {
+		nd = newNDJSON(w)
+	}
+	st, err := l.Generate(r.Context(), prompt, opts, func(text string) error {
+		if !stream {
+			full.WriteString(text)
+			return nil
+		}
+		nd.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: text})
+		return nil
+	})
+	if err != nil {
+		if stream && nd.started {
+			nd.send(map[string]string{"error": err.Error()})
+			return nil
+		}
+		return err
+	}
+	final := api.GenerateResponse{
+		Model:      req.Model,
+		CreatedAt:  time.Now().UTC(),
+		Response:   full.String(),
+		Done:       true,
+		DoneReason: st.DoneReason,
+		Context:    st.Context,
+		Metrics:    metrics(start, l.lease.LoadDuration, st),
+	}
+	if !stream {
+		return writeJSON(w, http.StatusOK, final)
+	}
+	nd.send(final)
+	return nil
+}
+
+// generatePrompt turns /api/generate's prompt into token ids: raw, or
+// wrapped in the model's chat template (with the system prompt) as a user
+// turn, after the context of an earlier exchange.
+func (s *Server) generatePrompt(l *loan, req *api.GenerateRequest) ([]int, error) {
+	if req.Raw || (!l.HasChatTemplate() && req.Template == "") {
+		ids, err := l.EncodePrompt(req.Prompt, len(req.Context) == 0)
+		return append(append([]int(nil), req.Context...), ids...), err
+	}
+	var msgs []chattemplate.Message
+	if req.System != "" {
+		msgs = append(msgs, chattemplate.Message{Role: "system", Content: req.System})
+	}
+	msgs = append(msgs, chattemplate.Message{Role: "user", Content: req.Prompt})
+	text, err := l.RenderChat(chattemplate.Input{Messages: msgs, AddGenerationPrompt: true, Extra: thinkExtra(req.Think)}, req.Template)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := l.EncodePrompt(text, false)
+	return append(append([]int(nil), req.Context...), ids...), err
+}
+
+// thinkExtra passes Ollama's think switch to templates that take one.
+func thinkExtra(think *api.ThinkValue) map[string]any {
+	if think == nil {
+		return nil
+	}
+	return map[string]any{"enable_thinking": think.Bool()}
+}
+
+// chatRequest holds the parts of a chat request whose JSON key order
+// matters to templates (tools and tool-call arguments print with tojson).
+type chatRequest struct {
+	Tools    []json.RawMessage `json:"tools"`
+	Messages []struct {
+		ToolCalls []struct {
+			Function struct {
+				Arguments json.RawMessage `json:"arguments"`
+			} `json:"function"`
+		} `json:"tool_calls"`
+	} `json:"messages"`
+}
+
+// chatMessages converts Ollama messages for the template, keeping the
+// original JSON of tool-call arguments.
+func chatMessages(msgs []api.Message, raw chatRequest) ([]chattemplate.Message, error) {
+	out := make([]chattemplate.Message, len(msgs))
+	for i, m := range msgs {
+		if len(m.Images) > 0 {
+			return nil, badRequest("images are not supported: runner serves text models")
+		}
+		if m.Role == "" {
+			return nil, badRequest("message %d has no role", i)
+		}
+		out[i] = chattemplate.Message{Role: m.Role, Content: m.Content, Reasoning: m.Thinking, ToolCallID: m.ToolCallID, Name: m.ToolName}
+		for j, tc := range m.ToolCalls {
+			var args json.RawMessage
+			if i < len(raw.Messages) && j < len(raw.Messages[i].ToolCalls) {
+				args = raw.Messages[i].ToolCalls[j].Function.Arguments
+			}
+			out[i].ToolCalls = append(out[i].ToolCalls, chattemplate.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args})
+		}
+	}
+	return out, nil
+}
+
+// chat is Ollama's /api/chat.
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req api.ChatRequest
+	var raw chatRequest
+	if err := decode(requestWith(r, body), &req); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return badRequest("invalid request body: %v", err)
+	}
+	if req.Model == "" {
+		return badRequest("model is required")
+	}
+	ka := keepAlive(req.KeepAlive)
+	if len(req.Messages) == 0 {
+		reason, err := s.loadOnly(r, req.Model, ka)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: reason})
+	}
+	msgs, err := chatMessages(req.Messages, raw)
+	if err != nil {
+		return err
+	}
+	l, opts, err := s.startGeneration(r, req.Model, req.Options, req.Truncate, req.Format)
+	if err != nil {
+		return err
+	}
+	defer l.release(ka)
+	text, err := l.RenderChat(chattemplate.Input{Messages: msgs, Tools: raw.Tools, AddGenerationPrompt: true, Extra: thinkExtra(req.Think)}, "")
+	if err != nil {
+		return err
+	}
+	prompt, err := l.EncodePrompt(text, false)
+	if err != nil {
+		return err
+	}
+
+	// Tool calls and thinking are only known from the whole answer, so a
+	// request with tools streams its answer in one piece at the end.
+	stream := (req.Stream == nil || *req.Stream) && len(raw.Tools) == 0
+	var nd *ndjson
+	var full strings.Builder
+	if stream {
+		nd = newNDJSON(w)
+	}
+	st, err := l.Generate(r.Context(), prompt, opts, func(text string) error {
+		full.WriteString(text)
+		if stream {
+			nd.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: text}})
+		}
+		return nil
+	})
+	if err != nil {
+		if stream && nd.started {
+			nd.send(map[string]string{"error": err.Error()})
+			return nil
+		}
+		return err
+	}
+	final := api.ChatResponse{
+		Model:      req.Model,
+		CreatedAt:  time.Now().UTC(),
+		Message:    api.Message{Role: "assistant"},
+		Done:       true,
+		DoneReason: st.DoneReason,
+		Metrics:    metrics(start, l.lease.LoadDuration, st),
+	}
+	if !stream {
+		final.Message = answerMessage(full.String(), len(raw.Tools) > 0)
+	}
+	if req.Stream != nil && !*req.Stream {
+		return writeJSON(w, http.StatusOK, final)
+	}
+	if nd == nil {
+		nd = newNDJSON(w)
+	}
+	nd.send(final)
+	return nil
+}
+
+// answerMessage splits a whole answer into thinking, content and tool calls.
+func answerMessage(text string, tools bool) api.Message {
+	msg := api.Message{Role: "assistant"}
+	msg.Thinking, msg.Content = pipeline.SplitThinking(text)
+	if !tools {
+		return msg
+	}
+	content, calls := pipeline.ParseToolCalls(msg.Content)
+	if len(calls) == 0 {
+		return msg
+	}
+	msg.Content = content
+	for i, c := range calls {
+		var args api.ToolCallFunctionArguments
+		if err := json.Unmarshal(c.Arguments, &args); err != nil {
+			continue
+		}
+		msg.ToolCalls = append(msg.ToolCalls, api.ToolCall{Function: api.ToolCallFunction{Index: i, Name: c.Name, Arguments: args}})
+	}
+	return msg
+}
+
+// requestWith returns r with body as its body, for decoding a body read once.
+func requestWith(r *http.Request, body []byte) *http.Request {
+	r2 := *r
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	return &r2
+}

@@ -1,0 +1,212 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ollama/ollama/api"
+
+	"runner/internal/fixtures"
+)
+
+var llama = testOrg + "/" + fixtures.TinyLlama
+
+var greedyOptions = map[string]any{"temperature": 0, "num_predict": 12}
+
+func TestGenerateOverOllamaClient(t *testing.T) {
+	h := startServer(t, nil)
+	ctx := context.Background()
+
+	var streamed strings.Builder
+	var final api.GenerateResponse
+	chunks := 0
+	err := h.client.Generate(ctx, &api.GenerateRequest{Model: llama, Prompt: "Once upon a time", Raw: true, Options: greedyOptions},
+		func(r api.GenerateResponse) error {
+			chunks++
+			streamed.WriteString(r.Response)
+			if r.Done {
+				final = r
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !final.Done || final.EvalCount == 0 || final.PromptEvalCount == 0 || len(final.Context) != final.PromptEvalCount+final.EvalCount ||
+		final.DoneReason == "" || final.EvalDuration == 0 || chunks < 2 {
+		t.Fatalf("final %+v after %d chunks", final, chunks)
+	}
+	no := false
+	var whole api.GenerateResponse
+	err = h.client.Generate(ctx, &api.GenerateRequest{Model: llama, Prompt: "Once upon a time", Raw: true, Options: greedyOptions, Stream: &no},
+		func(r api.GenerateResponse) error { whole = r; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Response != streamed.String() {
+		t.Fatalf("non-streamed %q, streamed %q", whole.Response, streamed.String())
+	}
+
+	// Empty prompt: load; keep_alive 0: unload.
+	var load api.GenerateResponse
+	if err := h.client.Generate(ctx, &api.GenerateRequest{Model: llama}, func(r api.GenerateResponse) error { load = r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if load.DoneReason != "load" {
+		t.Fatalf("load: %+v", load)
+	}
+	zero := &api.Duration{}
+	if err := h.client.Generate(ctx, &api.GenerateRequest{Model: llama, KeepAlive: zero}, func(r api.GenerateResponse) error { load = r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if load.DoneReason != "unload" {
+		t.Fatalf("unload: %+v", load)
+	}
+}
+
+func TestChatOverOllamaClient(t *testing.T) {
+	h := startServer(t, nil)
+	ctx := context.Background()
+	msgs := []api.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Name a colour."}}
+	chat := func(stream bool) (string, api.ChatResponse) {
+		var text strings.Builder
+		var final api.ChatResponse
+		err := h.client.Chat(ctx, &api.ChatRequest{Model: llama, Messages: msgs, Options: greedyOptions, Stream: &stream}, func(r api.ChatResponse) error {
+			text.WriteString(r.Message.Content)
+			if r.Done {
+				final = r
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return text.String(), final
+	}
+	streamed, final := chat(true)
+	whole, _ := chat(false)
+	if streamed == "" || streamed != whole || final.Message.Role != "assistant" || final.EvalCount == 0 {
+		t.Fatalf("streamed %q, whole %q, final %+v", streamed, whole, final)
+	}
+
+	// Concurrent chats decode in one batch and answer as they would alone.
+	var wg sync.WaitGroup
+	answers := make([]string, 6)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], _ = chat(false)
+		}()
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a != whole {
+			t.Fatalf("concurrent chat %d: %q, want %q", i, a, whole)
+		}
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	h := startServer(t, nil)
+	cases := map[string]struct {
+		path, body string
+		status     int
+		contains   string
+	}{
+		"images":      {"/api/generate", `{"model":"` + llama + `","prompt":"x","images":["aGk="]}`, 400, "images are not supported"},
+		"wrong task":  {"/api/generate", `{"model":"` + embedder + `","prompt":"x"}`, 400, "supports: embedding"},
+		"option type": {"/api/generate", `{"model":"` + llama + `","prompt":"x","options":{"temperature":"hot"}}`, 400, "temperature"},
+		"bad role":    {"/api/chat", `{"model":"` + llama + `","messages":[{"role":"assistant","content":"x"}]}`, 400, ""},
+		"no role":     {"/api/chat", `{"model":"` + llama + `","messages":[{"content":"x"}]}`, 400, "no role"},
+		"openai n":    {"/v1/chat/completions", `{"model":"` + llama + `","messages":[{"role":"user","content":"x"}],"n":2}`, 400, "n must be 1"},
+		"unknown":     {"/v1/chat/completions", `{"model":"runner-test/nope","messages":[{"role":"user","content":"x"}]}`, 404, "not_found_error"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			status, body := h.post(t, "POST", c.path, c.body)
+			if status != c.status || !bytes.Contains(body, []byte(c.contains)) {
+				t.Fatalf("%d %s; want %d containing %q", status, body, c.status, c.contains)
+			}
+		})
+	}
+	// Errors reach the Go client as StatusError.
+	err := h.client.Generate(context.Background(), &api.GenerateRequest{Model: "runner-test/nope", Prompt: "x"}, func(api.GenerateResponse) error { return nil })
+	var se api.StatusError
+	if !errors.As(err, &se) || se.StatusCode != 404 {
+		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+func TestOpenAIChat(t *testing.T) {
+	h := startServer(t, nil)
+	body := `{"model":"` + llama + `","messages":[{"role":"user","content":[{"type":"text","text":"Name a colour."}]}],"temperature":0,"max_tokens":10`
+	status, resp := h.post(t, "POST", "/v1/chat/completions", body+`}`)
+	if status != 200 {
+		t.Fatalf("%d %s", status, resp)
+	}
+	var r struct {
+		Object  string
+		Choices []struct {
+			Message      struct{ Role, Content string }
+			FinishReason string `json:"finish_reason"`
+		}
+		Usage struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		}
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Object != "chat.completion" || len(r.Choices) != 1 || r.Choices[0].Message.Role != "assistant" || r.Usage.CompletionTokens == 0 {
+		t.Fatalf("response %s", resp)
+	}
+
+	status, resp = h.post(t, "POST", "/v1/chat/completions", body+`,"stream":true,"stream_options":{"include_usage":true}}`)
+	if status != 200 {
+		t.Fatalf("stream: %d %s", status, resp)
+	}
+	var text strings.Builder
+	var events int
+	var done, usage bool
+	sc := bufio.NewScanner(bytes.NewReader(resp))
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if line == "[DONE]" {
+			done = true
+			continue
+		}
+		var c struct {
+			Choices []struct {
+				Delta struct{ Content string }
+			}
+			Usage *struct{} `json:"usage"`
+		}
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("bad event %q: %v", line, err)
+		}
+		events++
+		usage = usage || c.Usage != nil
+		for _, ch := range c.Choices {
+			text.WriteString(ch.Delta.Content)
+		}
+	}
+	if !done || !usage || events < 3 || text.String() != r.Choices[0].Message.Content {
+		t.Fatalf("stream: done %v usage %v, %d events, text %q vs %q", done, usage, events, text.String(), r.Choices[0].Message.Content)
+	}
+
+	status, resp = h.post(t, "POST", "/v1/completions", `{"model":"`+llama+`","prompt":"Once upon a time","temperature":0,"max_tokens":5}`)
+	if status != 200 || !bytes.Contains(resp, []byte(`"object":"text_completion"`)) {
+		t.Fatalf("completions: %d %s", status, resp)
+	}
+}

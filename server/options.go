@@ -1,0 +1,105 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"runner/pipeline"
+)
+
+// generateOptions reads Ollama's options map (temperature, top_k, top_p,
+// min_p, repeat_penalty, repeat_last_n, presence_penalty,
+// frequency_penalty, seed, num_predict, stop) over the model's defaults.
+// Options that only matter to llama.cpp (num_ctx, num_gpu, num_thread...)
+// are accepted and ignored; a wrong type is a 400.
+func generateOptions(m *pipeline.Model, opts map[string]any) (pipeline.GenerateOptions, error) {
+	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true}
+	for k, v := range opts {
+		var err error
+		switch k {
+		case "temperature":
+			g.Sampling.Temperature, err = float32Option(k, v)
+		case "top_k":
+			g.Sampling.TopK, err = intOption(k, v)
+		case "top_p":
+			g.Sampling.TopP, err = float32Option(k, v)
+		case "min_p":
+			g.Sampling.MinP, err = float32Option(k, v)
+		case "repeat_penalty":
+			g.Sampling.RepeatPenalty, err = float32Option(k, v)
+		case "repeat_last_n":
+			g.Sampling.RepeatLastN, err = intOption(k, v)
+		case "presence_penalty":
+			g.Sampling.PresencePenalty, err = float32Option(k, v)
+		case "frequency_penalty":
+			g.Sampling.FrequencyPenalty, err = float32Option(k, v)
+		case "seed":
+			var seed int
+			if seed, err = intOption(k, v); err == nil {
+				s := int64(seed)
+				g.Sampling.Seed = &s
+			}
+		case "num_predict":
+			g.MaxTokens, err = intOption(k, v)
+		case "stop":
+			g.Stop, err = stopOption(v)
+		}
+		if err != nil {
+			return g, err
+		}
+	}
+	if g.Sampling.Temperature < 0 || g.Sampling.TopP < 0 || g.Sampling.TopP > 1 || g.Sampling.MinP < 0 || g.Sampling.MinP > 1 || g.Sampling.TopK < 0 {
+		return g, badRequest("invalid options: temperature, top_k must not be negative; top_p and min_p must be in [0, 1]")
+	}
+	return g, nil
+}
+
+func float32Option(k string, v any) (float32, error) {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, badRequest("invalid option %q: want a number, got %s", k, jsonType(v))
+	}
+	return float32(f), nil
+}
+
+func intOption(k string, v any) (int, error) {
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+		return 0, badRequest("invalid option %q: want an integer, got %v", k, v)
+	}
+	return int(f), nil
+}
+
+// stopOption accepts a string or an array of strings.
+func stopOption(v any) ([]string, error) {
+	switch s := v.(type) {
+	case string:
+		return []string{s}, nil
+	case []any:
+		out := make([]string, len(s))
+		for i, x := range s {
+			str, ok := x.(string)
+			if !ok {
+				return nil, badRequest("invalid option \"stop\": element %d is %s, want a string", i, jsonType(x))
+			}
+			out[i] = str
+		}
+		return out, nil
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w", badRequest("invalid option \"stop\": want a string or an array of strings, got %s", jsonType(v)))
+}
+
+// applyFormat handles the format field of generate and chat requests.
+// Constrained JSON output is not implemented yet, so asking for it is a
+// clear 400 rather than output that may not parse.
+func applyFormat(_ *pipeline.GenerateOptions, format json.RawMessage) error {
+	f := strings.TrimSpace(string(format))
+	if f == "" || f == "null" || f == `""` {
+		return nil
+	}
+	return badRequest("format %s is not supported yet: runner cannot constrain output to JSON", f)
+}
