@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // classifyCmd labels texts, zero-shot into given labels, or their tokens
-// (named entities), with a model loaded in this process.
+// (named entities), through /api/classify of the running server or of one
+// started in this process.
 type classifyCmd struct {
 	app    *app
 	engine engineFlags
@@ -21,26 +23,24 @@ func (c *classifyCmd) Synopsis() string {
 	return "Classify texts, zero-shot into --labels, or label their tokens (NER)"
 }
 
-// classifyOutput is what --json prints: /api/classify's answer.
-type classifyOutput struct {
-	Model   string        `json:"model"`
-	Task    pipeline.Task `json:"task"`
-	Results [][]any       `json:"results"`
-}
-
-type labelJSON struct {
-	Label string  `json:"label"`
-	Score float64 `json:"score"`
-}
-
-type entityJSON struct {
-	Entity      string  `json:"entity,omitempty"`
-	EntityGroup string  `json:"entity_group,omitempty"`
-	Score       float64 `json:"score"`
-	Index       *int    `json:"index,omitempty"`
-	Word        string  `json:"word"`
-	Start       int     `json:"start"`
-	End         int     `json:"end"`
+// classifyAnswer is what /api/classify answers: labels, or entities for
+// token classification.
+type classifyAnswer struct {
+	Model   string `json:"model"`
+	Task    string `json:"task"`
+	Results [][]struct {
+		Label       string  `json:"label,omitempty"`
+		Entity      string  `json:"entity,omitempty"`
+		EntityGroup string  `json:"entity_group,omitempty"`
+		Score       float64 `json:"score"`
+		Index       *int    `json:"index,omitempty"`
+		Word        string  `json:"word,omitempty"`
+		Start       *int    `json:"start,omitempty"`
+		End         *int    `json:"end,omitempty"`
+	} `json:"results"`
+	TotalDuration   int64 `json:"total_duration"`
+	LoadDuration    int64 `json:"load_duration"`
+	PromptEvalCount int   `json:"prompt_eval_count"`
 }
 
 func (c *classifyCmd) Run(ctx context.Context, args []string) error {
@@ -50,105 +50,89 @@ func (c *classifyCmd) Run(ctx context.Context, args []string) error {
 	multi := fs.Bool("multi-label", false, "zero-shot: score each label on its own rather than as one choice")
 	template := fs.String("template", "", "zero-shot hypothesis, {} standing for the label (default \""+pipeline.DefaultHypothesisTemplate+"\")")
 	topK := fs.IntP("top-k", "k", 0, "show only the K best labels of each text (0: all)")
-	agg := fs.String("aggregation", "none", "token classification: none, simple, first, average or max")
-	asJSON := fs.Bool("json", false, "print JSON, as /api/classify answers")
+	agg := fs.String("aggregation", "", "token classification: none, simple, first, average or max (default none)")
+	asJSON := fs.Bool("json", false, "print what /api/classify answers")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 {
 		fs.Usage()
-		return usageError{fmt.Errorf("classify needs a model reference")}
+		return usageError{errors.New("classify needs a model")}
 	}
-	aggregation, err := pipeline.ParseAggregation(*agg)
-	if err != nil {
+	if *topK < 0 {
+		return usageError{errors.New("--top-k must not be negative")}
+	}
+	if _, err := pipeline.ParseAggregation(*agg); err != nil {
 		return usageError{err}
 	}
-	texts := fs.Args()[1:]
+	name, texts := fs.Arg(0), fs.Args()[1:]
 	if len(texts) == 0 {
+		var err error
 		if texts, err = readLines(c.app); err != nil {
 			return err
 		}
 	}
 	if len(texts) == 0 {
-		return usageError{fmt.Errorf("classify needs texts: as arguments or one per line on stdin")}
+		return usageError{errors.New("classify needs texts: as arguments or one per line on stdin")}
 	}
-	m, closeModel, err := c.app.loadLocal(ctx, fs.Arg(0), &c.engine)
+	req := map[string]any{"model": name, "input": texts}
+	if len(*labels) > 0 {
+		req["candidate_labels"] = *labels
+		req["multi_label"] = *multi
+	}
+	if *template != "" {
+		req["hypothesis_template"] = *template
+	}
+	if *topK > 0 {
+		req["top_k"] = *topK
+	}
+	if *agg != "" {
+		req["aggregation_strategy"] = *agg
+	}
+	conn, err := c.app.connect(ctx, &c.engine)
 	if err != nil {
 		return err
 	}
-	defer closeModel()
-	out := classifyOutput{Model: m.Name(), Results: make([][]any, len(texts))}
-	switch {
-	case len(*labels) > 0:
-		res, err := m.ZeroShot(ctx, texts, *labels, pipeline.ZeroShotOptions{HypothesisTemplate: *template, MultiLabel: *multi, TopK: *topK, Truncate: true})
-		if err != nil {
-			return err
-		}
-		out.Task = pipeline.TaskZeroShot
-		labelResults(out.Results, res)
-	case m.Supports(pipeline.TaskTokens):
-		res, err := m.ClassifyTokens(ctx, texts, pipeline.TokenOptions{Aggregation: aggregation, Truncate: true})
-		if err != nil {
-			return err
-		}
-		out.Task = pipeline.TaskTokens
-		for i, ents := range res.Results {
-			out.Results[i] = make([]any, len(ents))
-			for k, e := range ents {
-				j := entityJSON{Score: e.Score, Word: e.Word, Start: e.Start, End: e.End}
-				if res.Aggregated {
-					j.EntityGroup = e.Label
-				} else {
-					idx := e.Index
-					j.Entity, j.Index = e.Label, &idx
-				}
-				out.Results[i][k] = j
-			}
-		}
-	default:
-		res, err := m.Classify(ctx, texts, pipeline.ClassifyOptions{TopK: *topK, Truncate: true})
-		if err != nil {
-			return err
-		}
-		out.Task = pipeline.TaskClassify
-		labelResults(out.Results, res)
+	defer conn.Close()
+	if err := c.app.ensurePulled(ctx, conn, name); err != nil {
+		return err
+	}
+	var resp classifyAnswer
+	if err := conn.post(ctx, "/api/classify", req, &resp); err != nil {
+		return err
+	}
+	if len(resp.Results) != len(texts) {
+		return fmt.Errorf("/api/classify answered %d results for %d texts", len(resp.Results), len(texts))
 	}
 	if *asJSON {
 		enc := json.NewEncoder(c.app.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(resp)
 	}
-	return printClassification(c.app, texts, out)
-}
-
-func labelResults(dst [][]any, c *pipeline.Classification) {
-	for i, ls := range c.Results {
-		dst[i] = make([]any, len(ls))
-		for k, l := range ls {
-			dst[i][k] = labelJSON{Label: l.Label, Score: l.Score}
-		}
-	}
-}
-
-// printClassification prints each text, then its labels or entities.
-func printClassification(a *app, texts []string, out classifyOutput) error {
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(c.app.stdout, 0, 0, 2, ' ', 0)
 	for i, text := range texts {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "%s\n", oneLine(text, 100))
-		if len(out.Results[i]) == 0 {
-			fmt.Fprintln(tw, "  (no entities)")
+		fmt.Fprintln(tw, oneLine(text, 100))
+		if len(resp.Results[i]) == 0 {
+			fmt.Fprintln(tw, "  (nothing found)")
 		}
-		for _, r := range out.Results[i] {
-			switch v := r.(type) {
-			case labelJSON:
-				fmt.Fprintf(tw, "  %s\t%.4f\n", v.Label, v.Score)
-			case entityJSON:
-				fmt.Fprintf(tw, "  %s\t%.4f\t%q\t%d:%d\n", v.Entity+v.EntityGroup, v.Score, v.Word, v.Start, v.End)
+		for _, r := range resp.Results[i] {
+			if r.Label != "" {
+				fmt.Fprintf(tw, "  %s\t%.4f\n", r.Label, r.Score)
+				continue
 			}
+			fmt.Fprintf(tw, "  %s\t%.4f\t%q\t%d:%d\n", r.Entity+r.EntityGroup, r.Score, r.Word, deref(r.Start), deref(r.End))
 		}
 	}
 	return tw.Flush()
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

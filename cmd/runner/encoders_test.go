@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,11 +16,18 @@ import (
 )
 
 // encoderEnv points the CLI at ONNX Runtime, a fresh cache and a mirror
-// serving the fixtures as runner-test/NAME.
+// serving the fixtures as runner-test/NAME, with no server at RUNNER_HOST
+// (verbs start one in the process).
 func encoderEnv(t *testing.T, names ...string) {
 	t.Helper()
 	hubEnv(t)
 	t.Setenv("RUNNER_ORT_LIB", testenv.ORTLibrary(t))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUNNER_HOST", ln.Addr().String())
+	ln.Close()
 	root := t.TempDir()
 	for _, n := range names {
 		if err := os.CopyFS(filepath.Join(root, "runner-test", n), os.DirFS(fixtures.Dir(t, n))); err != nil {
@@ -37,11 +45,11 @@ func TestRerankVerb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r rerankOutput
+	var r rerankAnswer
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	if len(r.Results) != 3 || !strings.HasPrefix(r.Model, model) {
+	if len(r.Results) != 3 || r.Model != model || r.PromptEvalCount == 0 {
 		t.Fatalf("results %+v", r)
 	}
 	for k, res := range r.Results {
@@ -86,10 +94,7 @@ func TestClassifyVerb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var zs struct {
-		Task    string
-		Results [][]labelJSON
-	}
+	var zs classifyAnswer
 	if err := json.Unmarshal([]byte(out), &zs); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
@@ -113,10 +118,7 @@ func TestClassifyVerb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ner struct {
-		Task    string
-		Results [][]entityJSON
-	}
+	var ner classifyAnswer
 	if err := json.Unmarshal([]byte(out), &ner); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
@@ -124,7 +126,7 @@ func TestClassifyVerb(t *testing.T) {
 		t.Fatalf("NER: %s", out)
 	}
 	for _, e := range ner.Results[0] {
-		if e.EntityGroup == "" || e.Index != nil || e.End > len([]rune("Sarah lives in Zürich")) {
+		if e.EntityGroup == "" || e.Entity != "" || e.Index != nil || e.Start == nil || e.End == nil || *e.End > len([]rune("Sarah lives in Zürich")) {
 			t.Errorf("entity %+v", e)
 		}
 	}

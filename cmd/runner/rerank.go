@@ -4,16 +4,16 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"text/tabwriter"
-
-	"runner/pipeline"
 )
 
 // rerankCmd ranks documents by their relevance to a query with a
-// cross-encoder loaded in this process.
+// cross-encoder, through /api/rerank of the running server or of one
+// started in this process.
 type rerankCmd struct {
 	app    *app
 	engine engineFlags
@@ -24,16 +24,17 @@ func (c *rerankCmd) Synopsis() string {
 	return "Rank documents by relevance to a query with a cross-encoder"
 }
 
-// rerankOutput is what --json prints: /api/rerank's results.
-type rerankOutput struct {
-	Model   string         `json:"model"`
-	Results []rerankedJSON `json:"results"`
-}
-
-type rerankedJSON struct {
-	Index          int     `json:"index"`
-	RelevanceScore float64 `json:"relevance_score"`
-	Document       string  `json:"document"`
+// rerankAnswer is what /api/rerank answers.
+type rerankAnswer struct {
+	Model   string `json:"model"`
+	Results []struct {
+		Index          int     `json:"index"`
+		RelevanceScore float64 `json:"relevance_score"`
+		Document       string  `json:"document"`
+	} `json:"results"`
+	TotalDuration   int64 `json:"total_duration"`
+	LoadDuration    int64 `json:"load_duration"`
+	PromptEvalCount int   `json:"prompt_eval_count"`
 }
 
 func (c *rerankCmd) Run(ctx context.Context, args []string) error {
@@ -43,18 +44,21 @@ func (c *rerankCmd) Run(ctx context.Context, args []string) error {
 	topN := fs.IntP("top-n", "n", 0, "show only the N most relevant documents (0: all)")
 	raw := fs.Bool("raw-scores", false, "print the model's logits instead of relevance scores in [0, 1]")
 	noTruncate := fs.Bool("no-truncate", false, "refuse documents too long for the model instead of cutting them")
-	asJSON := fs.Bool("json", false, "print JSON, as /api/rerank answers")
+	asJSON := fs.Bool("json", false, "print what /api/rerank answers")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 {
 		fs.Usage()
-		return usageError{fmt.Errorf("rerank needs a model reference")}
+		return usageError{errors.New("rerank needs a model")}
 	}
 	if *query == "" {
-		return usageError{fmt.Errorf("rerank needs --query")}
+		return usageError{errors.New("rerank needs --query")}
 	}
-	docs := fs.Args()[1:]
+	if *topN < 0 {
+		return usageError{errors.New("--top-n must not be negative")}
+	}
+	name, docs := fs.Arg(0), fs.Args()[1:]
 	if len(docs) == 0 {
 		var err error
 		if docs, err = readLines(c.app); err != nil {
@@ -62,30 +66,32 @@ func (c *rerankCmd) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if len(docs) == 0 {
-		return usageError{fmt.Errorf("rerank needs documents: as arguments or one per line on stdin")}
+		return usageError{errors.New("rerank needs documents: as arguments or one per line on stdin")}
 	}
-	m, closeModel, err := c.app.loadLocal(ctx, fs.Arg(0), &c.engine)
+	conn, err := c.app.connect(ctx, &c.engine)
 	if err != nil {
 		return err
 	}
-	defer closeModel()
-	ranking, err := m.Rerank(ctx, *query, docs, pipeline.RerankOptions{TopN: *topN, Truncate: !*noTruncate, RawScores: *raw})
-	if err != nil {
+	defer conn.Close()
+	if err := c.app.ensurePulled(ctx, conn, name); err != nil {
+		return err
+	}
+	truncate := !*noTruncate
+	var resp rerankAnswer
+	req := map[string]any{"model": name, "query": *query, "documents": docs, "top_n": *topN, "raw_scores": *raw, "truncate": truncate}
+	if err := conn.post(ctx, "/api/rerank", req, &resp); err != nil {
 		return err
 	}
 	if *asJSON {
-		out := rerankOutput{Model: m.Name(), Results: make([]rerankedJSON, len(ranking.Results))}
-		for k, r := range ranking.Results {
-			out.Results[k] = rerankedJSON{Index: r.Index, RelevanceScore: r.Score, Document: docs[r.Index]}
-		}
 		enc := json.NewEncoder(c.app.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(resp)
 	}
 	tw := tabwriter.NewWriter(c.app.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RANK\tSCORE\tINDEX\tDOCUMENT")
-	for k, r := range ranking.Results {
-		fmt.Fprintf(tw, "%d\t%.4f\t%d\t%s\n", k+1, r.Score, r.Index, oneLine(docs[r.Index], 100))
+	for k, r := range resp.Results {
+		fmt.Fprintf(tw, "%d\t%.4f\t%d\t%s\n", k+1, r.RelevanceScore, r.Index, oneLine(r.Document, 100))
 	}
 	return tw.Flush()
 }
