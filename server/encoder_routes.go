@@ -114,7 +114,7 @@ func (s *Server) rerankOnce(r *http.Request) (*rerankRequest, []string, *pipelin
 		}
 		opts.TopN = *req.TopN
 	}
-	l, err := s.cfg.Models.acquire(r.Context(), req.Model)
+	l, err := s.cfg.Models.acquireFor(r.Context(), req.Model, pipeline.TaskRerank)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
