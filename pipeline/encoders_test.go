@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,11 +24,17 @@ var encodersScript string
 // answer into out.
 func transformersJS(t *testing.T, name string, req map[string]any, out any) {
 	t.Helper()
+	transformersJSAt(t, fixtures.Dir(t, name), req, out)
+}
+
+// transformersJSAt runs testdata/encoders.mjs on the model in dir.
+func transformersJSAt(t *testing.T, dir string, req map[string]any, out any) {
+	t.Helper()
 	in, err := json.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := testenv.Node(t, encodersScript, in, filepath.Dir(fixtures.Dir(t, name)), name)
+	b := testenv.Node(t, encodersScript, in, filepath.Dir(dir), filepath.Base(dir))
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatalf("transformers.js answer %s: %v", b, err)
 	}
@@ -209,6 +216,59 @@ func TestClassifyMatchesTransformersJS(t *testing.T) {
 	if s := sig.Results[0][1]; math.Abs(s.Score-sigmoid(l[1].Score)) > 1e-9 || s.Label != l[1].Label {
 		t.Errorf("sigmoid %v of logits %v", sig.Results[0], l)
 	}
+}
+
+// A multi-label classifier (problem_type multi_label_classification)
+// scores each label with a sigmoid, as transformers and transformers.js do.
+func TestClassifyMultiLabel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "multi-label")
+	if err := os.CopyFS(dir, os.DirFS(fixtures.Dir(t, fixtures.TinyBERTClassifier))); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.json")
+	var cfg map[string]any
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["problem_type"] = "multi_label_classification"
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := loadModelDir(t, dir)
+	var ref struct {
+		Results [][]struct {
+			Label string
+			Score float64
+		}
+	}
+	transformersJSAt(t, dir, map[string]any{"task": "text-classification", "texts": classifyTexts}, &ref)
+	got, err := m.Classify(context.Background(), classifyTexts, pipeline.ClassifyOptions{Truncate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &maxDiff{t: t, tol: 1e-4}
+	for i, want := range ref.Results {
+		sum := 0.0
+		for k, w := range want {
+			g := got.Results[i][k]
+			if g.Label != w.Label {
+				t.Errorf("text %d rank %d: label %s, transformers.js %s", i, k, g.Label, w.Label)
+			}
+			d.check(w.Label, g.Score, w.Score)
+			sum += g.Score
+		}
+		if math.Abs(sum-1) < 1e-6 {
+			t.Errorf("text %d: multi-label scores %v sum to 1, as a softmax would", i, got.Results[i])
+		}
+	}
+	t.Logf("multi-label classify: largest difference from transformers.js: %.2g", d.worst)
 }
 
 // A single-logit model (a cross-encoder) classifies with a sigmoid, as
