@@ -30,6 +30,11 @@ type ModelConfig struct {
 	BOSTokenID json.RawMessage `json:"bos_token_id"`
 	EOSTokenID json.RawMessage `json:"eos_token_id"`
 	PadTokenID json.RawMessage `json:"pad_token_id"`
+	// SentenceTransformers is what sentence-transformers records for
+	// cross-encoders: the activation applied to their logits.
+	SentenceTransformers struct {
+		ActivationFn string `json:"activation_fn"`
+	} `json:"sentence_transformers"`
 }
 
 // Labels returns id2label as a slice indexed by class id.

@@ -43,13 +43,18 @@ var corpus = []string{
 // loadFixture loads a fixture model through the pipeline.
 func loadFixture(t *testing.T, name string) *pipeline.Model {
 	t.Helper()
+	return loadModelDir(t, fixtures.Dir(t, name))
+}
+
+// loadModelDir loads the model in a Hub-style directory.
+func loadModelDir(t *testing.T, dir string) *pipeline.Model {
+	t.Helper()
 	rt, err := engine.Open(engine.Config{LibraryPath: testenv.ORTLibrary(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := fixtures.Dir(t, name)
 	m, err := pipeline.Load(context.Background(), pipeline.LoadConfig{
-		Name:    name,
+		Name:    filepath.Base(dir),
 		Dir:     dir,
 		Graphs:  []string{filepath.Join(dir, "onnx", "model.onnx")},
 		Runtime: rt,

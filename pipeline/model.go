@@ -232,14 +232,26 @@ func (m *Model) Close() error {
 
 // encode tokenises texts (or pairs, when seconds is not nil) for an encoder,
 // truncating to the model's length when truncate is set and refusing
-// over-long input otherwise.
+// over-long input otherwise. A pair loses tokens from its second text first
+// (the document).
 func (m *Model) encode(ctx context.Context, firsts, seconds []string, truncate bool) ([]engine.Sequence, int, error) {
+	encs, err := m.tokenize(ctx, firsts, seconds, truncate, tokenizer.OnlySecond)
+	if err != nil {
+		return nil, 0, err
+	}
+	return m.sequences(encs)
+}
+
+// tokenize encodes texts (or pairs, when seconds is not nil) without
+// padding. With truncate, encodings longer than the model takes are cut:
+// pairs by strategy, falling back to the longest text first when the text
+// strategy picks is too short; single texts at the end.
+func (m *Model) tokenize(ctx context.Context, firsts, seconds []string, truncate bool, strategy tokenizer.TruncationStrategy) ([]*tokenizer.Encoding, error) {
 	var encs []*tokenizer.Encoding
 	var err error
 	trunc := &tokenizer.Truncation{MaxLength: m.maxLen, Strategy: tokenizer.LongestFirst}
 	if seconds != nil {
-		// A pair loses tokens from its second text first (the document).
-		trunc.Strategy = tokenizer.OnlySecond
+		trunc.Strategy = strategy
 	}
 	opt := tokenizer.WithTruncationOption(nil)
 	if truncate {
@@ -260,8 +272,15 @@ func (m *Model) encode(ctx context.Context, firsts, seconds []string, truncate b
 		}
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("tokenize: %w", err)
+		return nil, fmt.Errorf("tokenize: %w", err)
 	}
+	return encs, nil
+}
+
+// sequences turns encodings into the batcher's sequences (with token type
+// ids where the graph takes them) and counts their tokens. It refuses empty
+// encodings and ones longer than the model takes.
+func (m *Model) sequences(encs []*tokenizer.Encoding) ([]engine.Sequence, int, error) {
 	seqs := make([]engine.Sequence, len(encs))
 	total := 0
 	for i, e := range encs {

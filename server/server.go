@@ -155,6 +155,7 @@ func (s *Server) routes() {
 	s.generateRoutes()
 	s.openAIRoutes()
 	s.tokenizeRoutes()
+	s.encoderRoutes()
 }
 
 func (s *Server) root(w http.ResponseWriter, r *http.Request) error {

@@ -56,7 +56,8 @@ func fixtureHub(t *testing.T, names ...string) string {
 
 func startServer(t *testing.T, tweak func(*server.ModelsConfig)) *harness {
 	t.Helper()
-	endpoint := fixtureHub(t, fixtures.TinyBERTEmbedder, fixtures.TinyBERTReranker, fixtures.TinyLlama)
+	endpoint := fixtureHub(t, fixtures.TinyBERTEmbedder, fixtures.TinyBERTReranker, fixtures.TinyLlama, fixtures.TinyBERTClassifier,
+		fixtures.TinyBERTNER, fixtures.TinyBERTNLI)
 	cache := t.TempDir()
 	store, err := modelstore.New(modelstore.Options{Endpoint: endpoint, CacheDir: cache})
 	if err != nil {

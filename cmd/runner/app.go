@@ -56,6 +56,8 @@ func (a *app) verbs() []verb {
 		&mirrorCmd{app: a},
 		&tokenizeCmd{app: a},
 		&quantizeCmd{app: a},
+		&rerankCmd{app: a},
+		&classifyCmd{app: a},
 	}
 }
 

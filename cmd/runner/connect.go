@@ -25,6 +25,8 @@ import (
 // `runner serve`.
 type connection struct {
 	*api.Client
+	// URL is the server's base URL, for runner's own routes.
+	URL *url.URL
 	// Embedded reports whether the server runs in this process.
 	Embedded bool
 	close    func()
@@ -46,7 +48,7 @@ func (a *app) connect(ctx context.Context, ef *engineFlags) (*connection, error)
 	err := client.Heartbeat(probe)
 	cancel()
 	if err == nil {
-		return &connection{Client: client}, nil
+		return &connection{Client: client, URL: base}, nil
 	}
 	return a.embeddedServer(ctx, ef)
 }
@@ -97,6 +99,7 @@ func (a *app) embeddedServer(ctx context.Context, ef *engineFlags) (*connection,
 	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	return &connection{
 		Client:   api.NewClient(u, http.DefaultClient),
+		URL:      u,
 		Embedded: true,
 		close: func() {
 			stop()

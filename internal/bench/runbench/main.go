@@ -20,6 +20,7 @@ func suites() []bench.Suite {
 		bench.PullSuite(),
 		bench.TokenizerSuite(),
 		bench.QuantSuite(),
+		bench.RerankSuite(),
 	}
 }
 
