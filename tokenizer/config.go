@@ -129,24 +129,18 @@ func (c *core) setAdded(list []addedTokenJSON) {
 	maxAdded := -1
 	var order []int // indexes into c.added: specials, then others, in order
 	var specials, others []int
+	seen := make(map[AddedToken]bool, len(list))
 	for _, a := range list {
 		if a.Content == "" {
 			continue
 		}
 		t := AddedToken{Content: a.Content, SingleWord: a.SingleWord, LStrip: a.LStrip,
 			RStrip: a.RStrip, Normalized: a.Normalized, Special: a.Special}
-		dup := false
-		for _, x := range c.added {
-			y := x
-			y.ID = 0
-			if y == t {
-				dup = true
-				break
-			}
-		}
-		if dup {
+		// An identical token (all options equal) is added once.
+		if seen[t] {
 			continue
 		}
+		seen[t] = true
 		id := -1
 		if i, ok := c.addedByText[a.Content]; ok {
 			id = c.added[i].ID

@@ -240,7 +240,14 @@ func (p replaceNormalizer) normalize(n normalized) normalized {
 }
 
 func replaceAll(n normalized, pat pattern, content string) normalized {
-	matches := pat.findAll(n.s, nil)
+	var buf []match
+	if n.sc != nil {
+		buf = n.sc.replaceMatches[:0]
+	}
+	matches := pat.findAll(n.s, buf)
+	if n.sc != nil {
+		n.sc.replaceMatches = matches
+	}
 	if len(matches) == 0 {
 		return n
 	}

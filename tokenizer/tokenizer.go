@@ -45,22 +45,24 @@ type core struct {
 
 // scratch holds the buffers one encode call works in.
 type scratch struct {
-	pieceBufs  [][]piece
-	nextBuf    int
-	matches    []match
-	spans      []markedSpan
-	splits     []addedSplit
-	normSplits []addedSplit
-	syms       []symbol
-	queue      []mergeItem
-	key        []byte
-	pendingUnk int32
-	lattice    []latticeNode
-	ranges     []pieceRange
-	toks       []modelToken
-	editOut    []byte
-	editAlign  []span
-	recs       []tokenRec
+	pieceBufs [][]piece
+	nextBuf   int
+	matches   []match
+	// replaceMatches is for Replace normalizers and Metaspace.
+	replaceMatches []match
+	spans          []markedSpan
+	splits         []addedSplit
+	normSplits     []addedSplit
+	syms           []symbol
+	queue          []mergeItem
+	key            []byte
+	pendingUnk     int32
+	lattice        []latticeNode
+	ranges         []pieceRange
+	toks           []modelToken
+	editOut        []byte
+	editAlign      []span
+	recs           []tokenRec
 	// bytes and spansArena hold normalized texts for one encode call.
 	bytes      []byte
 	spansArena []span
@@ -463,7 +465,9 @@ func (sc *scratch) arenaString(b []byte) string {
 		return ""
 	}
 	if len(sc.bytes)+len(b) > cap(sc.bytes) {
-		sc.bytes = make([]byte, 0, max(arenaChunk, len(b)))
+		// Blocks double, so a long text soon fits in one block, which
+		// the next call reuses.
+		sc.bytes = make([]byte, 0, max(arenaChunk, 2*cap(sc.bytes), 2*len(b)))
 	}
 	start := len(sc.bytes)
 	sc.bytes = append(sc.bytes, b...)
@@ -473,7 +477,7 @@ func (sc *scratch) arenaString(b []byte) string {
 // arenaSpans copies a into memory that lives until the encode call ends.
 func (sc *scratch) arenaSpans(a []span) []span {
 	if len(sc.spansArena)+len(a) > cap(sc.spansArena) {
-		sc.spansArena = make([]span, 0, max(arenaChunk/8, len(a)))
+		sc.spansArena = make([]span, 0, max(arenaChunk/8, 2*cap(sc.spansArena), 2*len(a)))
 	}
 	start := len(sc.spansArena)
 	sc.spansArena = append(sc.spansArena, a...)
