@@ -35,6 +35,15 @@ func (n *normalized) origAt(i int) span {
 	return span{int32(n.base + st), int32(n.base + st + size)}
 }
 
+// origAtFast is origAt for callers walking every byte in order from a
+// character boundary: with the identity alignment it avoids rescanning.
+func (n *normalized) origAtFast(i int) span {
+	if n.align != nil {
+		return n.align[i]
+	}
+	return n.origAt(i)
+}
+
 // original maps the normalized byte range [a, b) to the original input. An
 // empty range maps to itself, shifted, as the reference implementation does.
 func (n *normalized) original(a, b int) (int, int) {
@@ -245,6 +254,22 @@ func (n *normalized) prepend(s string) {
 		return
 	}
 	first := n.origAt(0)
+	if n.sc != nil {
+		// Build the new alignment and text in the arena.
+		sc := n.sc
+		al := sc.editAlign[:0]
+		for range len(s) {
+			al = append(al, first)
+		}
+		for i := 0; i < len(n.s); i++ {
+			al = append(al, n.origAtFast(i))
+		}
+		buf := append(append(sc.editOut[:0], s...), n.s...)
+		n.align = sc.arenaSpans(al)
+		n.s = sc.arenaString(buf)
+		sc.editAlign, sc.editOut = al[:0], buf[:0]
+		return
+	}
 	n.materialize()
 	al := make([]span, len(s), len(s)+len(n.align))
 	for i := range al {
