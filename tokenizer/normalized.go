@@ -187,15 +187,30 @@ func (e *editor) keepASCII() {
 	e.pos++
 }
 
-// keepTo copies old bytes up to position end unchanged.
+// keepTo copies old bytes up to position end (a character boundary)
+// unchanged.
 func (e *editor) keepTo(end int) {
-	if !e.aligned {
-		e.out = append(e.out, e.old.s[e.pos:end]...)
-		e.pos = end
+	if e.pos >= end {
 		return
 	}
-	for e.pos < end {
-		e.keep()
+	start := e.pos
+	e.out = append(e.out, e.old.s[start:end]...)
+	e.pos = end
+	if !e.aligned {
+		return
+	}
+	if e.old.align != nil {
+		e.align = append(e.align, e.old.align[start:end]...)
+		return
+	}
+	base := int32(e.old.base)
+	for i := start; i < end; {
+		size := runeLen(e.old.s, i)
+		sp := span{base + int32(i), base + int32(i+size)}
+		for k := 0; k < size; k++ {
+			e.align = append(e.align, sp)
+		}
+		i += size
 	}
 }
 
