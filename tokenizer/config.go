@@ -91,6 +91,7 @@ func Load(data []byte) (*Tokenizer, error) {
 	if c.post, err = parsePostProcessor(f.PostProcessor); err != nil {
 		return nil, fmt.Errorf("post_processor: %w", err)
 	}
+	shareLastTemplate(c.post)
 	t := &Tokenizer{core: c}
 	if t.truncation, err = parseTruncation(f.Truncation); err != nil {
 		return nil, fmt.Errorf("truncation: %w", err)

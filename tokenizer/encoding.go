@@ -122,6 +122,10 @@ func mergeEncodings(encs []*Encoding) *Encoding {
 		return &Encoding{}
 	}
 	if len(encs) == 1 {
+		if encs[0].room == nil {
+			// Possibly shared special tokens: the caller may change it.
+			return encs[0].clone()
+		}
 		encs[0].room = nil
 		return encs[0]
 	}
@@ -153,7 +157,8 @@ func mergeEncodingsDeep(encs []*Encoding) *Encoding {
 	for _, e := range encs {
 		e.room = nil
 	}
-	out := encs[0]
+	// The first may be a post-processor's shared special tokens: copy it.
+	out := encs[0].clone()
 	for _, o := range encs[1:] {
 		out.mergeWith(o)
 	}

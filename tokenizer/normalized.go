@@ -158,8 +158,8 @@ func (e *editor) replace(r rune, remove int) {
 	e.skipQuiet(remove)
 }
 
-// replaceFrom emits r with the span of the old character at byte position
-// at, without moving; the caller moves with skipTo.
+// emitFrom emits r with the span of the old character at byte position
+// at, without moving.
 func (e *editor) emitFrom(r rune, at int) {
 	e.breakShape()
 	e.emit(r, e.old.origAt(at))

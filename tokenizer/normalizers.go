@@ -329,10 +329,9 @@ func (b bertNormalizer) normalize(n normalized) normalized {
 			d := norm.NFD.PropertiesString(n.s[e.pos:]).Decomposition()
 			if r >= 0xAC00 && r <= 0xD7A3 {
 				// Hangul syllables decompose algorithmically, outside
-				// the tables.
-				d = []byte(norm.NFD.String(string(r)))
-			}
-			if d != nil {
+				// the tables, into jamo (which are letters, kept).
+				rs = appendHangulJamo(rs, r)
+			} else if d != nil {
 				for _, x := range string(d) {
 					if !unicode.Is(unicode.Mn, x) {
 						rs = append(rs, x)
@@ -435,4 +434,17 @@ func isNMTSpace(r rune) bool {
 		return true
 	}
 	return (r >= 0x200B && r <= 0x200F)
+}
+
+// appendHangulJamo appends the canonical decomposition of the Hangul
+// syllable r (U+AC00..U+D7A3): a leading consonant, a vowel and maybe a
+// trailing consonant.
+func appendHangulJamo(dst []rune, r rune) []rune {
+	const sBase, lBase, vBase, tBase, tCount, nCount = 0xAC00, 0x1100, 0x1161, 0x11A7, 28, 588
+	s := r - sBase
+	dst = append(dst, lBase+s/nCount, vBase+(s%nCount)/tCount)
+	if t := s % tCount; t != 0 {
+		dst = append(dst, tBase+t)
+	}
+	return dst
 }

@@ -496,16 +496,16 @@ func (t *Tokenizer) IDToToken(id int) (string, bool) {
 	if i, ok := t.addedByID[id]; ok {
 		return t.added[i].Content, true
 	}
-	if id < 0 || id >= len(t.model.vocab()) {
+	v := t.model.vocab()
+	if id < 0 || id >= len(v) {
 		return "", false
 	}
-	s := t.model.vocab()[id]
-	return s, s != "" || t.hasModelID(id)
-}
-
-func (t *Tokenizer) hasModelID(id int) bool {
-	got, ok := t.model.tokenID(t.model.vocab()[id])
-	return ok && int(got) == id
+	if v[id] != "" {
+		return v[id], true
+	}
+	// An empty string is a token only if the vocabulary has it at id.
+	got, ok := t.model.tokenID("")
+	return "", ok && int(got) == id
 }
 
 // VocabSize returns the number of ids, added tokens included (the largest
