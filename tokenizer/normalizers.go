@@ -391,10 +391,14 @@ func bertClean(n normalized) normalized {
 // isOther reports whether r is in a general category C* (control, format,
 // unassigned, private use, surrogate).
 func isOther(r rune) bool {
+	// Letters, marks and numbers first: they are most of any text.
+	if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r) {
+		return false
+	}
 	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
 		return true
 	}
-	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+	return !unicode.In(r, unicode.P, unicode.S, unicode.Z)
 }
 
 // isChineseChar reports whether r is a CJK ideograph in the blocks BERT pads.
