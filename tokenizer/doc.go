@@ -63,8 +63,8 @@
 // Rust library there: tokenizers.js ignores truncation and padding from
 // tokenizer.json, lowercases Greek capital sigma by context (ς) where the
 // BERT normalizer lowercases each character alone (σ), does not pad CJK
-// ideographs outside the Basic Multilingual Plane, and splits differently
-// with Metaspace, byte fallback and NFKC in Unigram tokenizers.
+// ideographs outside the Basic Multilingual Plane, and does not apply byte
+// fallback in Unigram models.
 //
 // # Caveats
 //
