@@ -155,7 +155,9 @@ func mergeEncodings(encs []*Encoding) *Encoding {
 // mergeEncodingsDeep merges with overflowing parts combined pairwise.
 func mergeEncodingsDeep(encs []*Encoding) *Encoding {
 	for _, e := range encs {
-		e.room = nil
+		if e.room != nil { // (shared special tokens have none: no write)
+			e.room = nil
+		}
 	}
 	// The first may be a post-processor's shared special tokens: copy it.
 	out := encs[0].clone()

@@ -250,3 +250,27 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("round trip of invalid UTF-8 = %q, %v", text, err)
 	}
 }
+
+func TestEncodePairBatchWithOverflow(t *testing.T) {
+	tk := loadTiny(t, "wordpiece.json").WithTruncation(9, LongestFirst, 1)
+	pairs := make([][2]string, 64)
+	for i := range pairs {
+		pairs[i] = [2]string{strings.Repeat("the world ", 1+i%5), strings.Repeat("hello a b c ", 1+i%3)}
+	}
+	batch, err := tk.EncodePairBatch(t.Context(), pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pairs {
+		e, err := tk.EncodePair(p[0], p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(e.IDs, batch[i].IDs) || len(e.Overflowing) != len(batch[i].Overflowing) {
+			t.Fatalf("pair %d: batch %v (%d overflowing), single %v (%d)", i, batch[i].IDs, len(batch[i].Overflowing), e.IDs, len(e.Overflowing))
+		}
+		if e.Len() > 9 || e.Tokens[0] != "[CLS]" || e.SpecialTokensMask[0] != 1 || e.SequenceIDs[0] != -1 {
+			t.Fatalf("pair %d: %q", i, e.Tokens)
+		}
+	}
+}
