@@ -382,12 +382,6 @@ func (b bertNormalizer) asciiChanges(c byte) bool {
 	return (b.cleanText && (c < 0x20 || c == 0x7f)) || (b.lowercase && 'A' <= c && c <= 'Z')
 }
 
-// bertClean drops NUL, U+FFFD and "other" characters (Cc, Cf, Cn, Co, Cs
-// except tab, newline and carriage return) and turns whitespace into spaces.
-func bertClean(n normalized) normalized {
-	return bertNormalizer{cleanText: true}.normalize(n)
-}
-
 // isOther reports whether r is in a general category C* (control, format,
 // unassigned, private use, surrogate).
 func isOther(r rune) bool {
