@@ -472,3 +472,26 @@ func shareLastTemplate(p postProcessor) {
 		}
 	}
 }
+
+// SpecialIDs are the ids of the special tokens a model uses; -1 where
+// unknown.
+type SpecialIDs struct {
+	BOS, EOS, Pad, Unk int
+}
+
+// SpecialIDs resolves the special tokens named in tokenizer_config.json
+// (LoadDir), falling back for padding on the padding token of
+// tokenizer.json.
+func (t *Tokenizer) SpecialIDs() SpecialIDs {
+	id := func(name string) int {
+		if v, ok := t.SpecialTokenID(name); ok {
+			return v
+		}
+		return -1
+	}
+	ids := SpecialIDs{BOS: id(t.config.BOSToken), EOS: id(t.config.EOSToken), Pad: id(t.config.PadToken), Unk: id(t.config.UnkToken)}
+	if ids.Pad < 0 && t.padding != nil {
+		ids.Pad = t.padding.ID
+	}
+	return ids
+}

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -272,5 +273,36 @@ func TestEncodePairBatchWithOverflow(t *testing.T) {
 		if e.Len() > 9 || e.Tokens[0] != "[CLS]" || e.SpecialTokensMask[0] != 1 || e.SequenceIDs[0] != -1 {
 			t.Fatalf("pair %d: %q", i, e.Tokens)
 		}
+	}
+}
+
+func TestLoadDirConfig(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("testdata", "tiny", "bpe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"model_max_length": 2048, "bos_token": "<|endoftext|>", "eos_token": {"content": "<|endoftext|>", "special": true},
+		"pad_token": null, "add_bos_token": false, "chat_template": "{{ messages }}"}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tk.Config()
+	if c.ModelMaxLength != 2048 || c.EOSToken != "<|endoftext|>" || c.AddBOSToken == nil || *c.AddBOSToken || c.ChatTemplate != "{{ messages }}" {
+		t.Errorf("config %+v", c)
+	}
+	eot, _ := tk.TokenToID("<|endoftext|>")
+	if ids := tk.SpecialIDs(); ids.BOS != eot || ids.EOS != eot || ids.Pad != -1 || ids.Unk != -1 {
+		t.Errorf("special ids %+v, want bos = eos = %d", ids, eot)
+	}
+	if n := tk.VocabSize(); n != eot+1 {
+		t.Errorf("vocab size %d, want %d", n, eot+1)
 	}
 }
