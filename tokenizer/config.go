@@ -622,28 +622,26 @@ func parseMerges(m json.RawMessage) ([][2]string, error) {
 	if isNull(m) {
 		return nil, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(m, &items); err != nil {
-		return nil, fmt.Errorf("merges: %w", err)
-	}
-	out := make([][2]string, len(items))
-	for i, it := range items {
-		it = bytes.TrimSpace(it)
-		if len(it) > 0 && it[0] == '"' {
-			var s string
-			if err := json.Unmarshal(it, &s); err != nil {
-				return nil, fmt.Errorf("merge %d: %w", i, err)
-			}
+	var strs []string
+	if err := json.Unmarshal(m, &strs); err == nil {
+		out := make([][2]string, len(strs))
+		for i, s := range strs {
 			p, ok := parseMerge(s)
 			if !ok {
 				return nil, fmt.Errorf("merge %d: %q is not two tokens", i, s)
 			}
 			out[i] = p
-			continue
 		}
-		var p []string
-		if err := json.Unmarshal(it, &p); err != nil || len(p) != 2 {
-			return nil, fmt.Errorf("merge %d: want two tokens: %s", i, it)
+		return out, nil
+	}
+	var pairs [][]string
+	if err := json.Unmarshal(m, &pairs); err != nil {
+		return nil, fmt.Errorf("merges: %w", err)
+	}
+	out := make([][2]string, len(pairs))
+	for i, p := range pairs {
+		if len(p) != 2 {
+			return nil, fmt.Errorf("merge %d: want two tokens, got %q", i, p)
 		}
 		out[i] = [2]string{p[0], p[1]}
 	}
