@@ -614,6 +614,14 @@ func parseVocab(m json.RawMessage) (map[string]int32, error) {
 	if err := json.Unmarshal(m, &v); err != nil {
 		return nil, fmt.Errorf("vocab: %w", err)
 	}
+	// Ids index tables by id: refuse negative ones and ones so far apart
+	// that the tables would be mostly holes.
+	limit := int64(4*len(v) + 1024)
+	for t, id := range v {
+		if id < 0 || int64(id) > limit {
+			return nil, fmt.Errorf("vocab: token %q has id %d, outside 0..%d", t, id, limit)
+		}
+	}
 	return v, nil
 }
 

@@ -222,6 +222,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown normalizer", `{"normalizer": {"type": "Shout"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}`, ErrUnsupported},
 		{"unknown model", `{"model": {"type": "Magic"}}`, ErrUnsupported},
 		{"bad merge", `{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}`, nil},
+		{"sparse ids", `{"model": {"type": "WordLevel", "vocab": {"a": 2000000000}, "unk_token": "a"}}`, nil},
+		{"negative id", `{"model": {"type": "WordPiece", "vocab": {"a": -1}}}`, nil},
 		{"bad template", `{"post_processor": {"type": "TemplateProcessing", "single": "[X] $A", "pair": "$A $B", "special_tokens": {}}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}`, nil},
 	}
 	for _, tc := range tests {
