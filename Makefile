@@ -12,7 +12,7 @@ export RUNNER_TEST_NODE_DIR := $(DEPS_DIR)/node
 export RUNNER_TEST_FIXTURES := $(DEPS_DIR)/fixtures
 export RUNNER_TEST_TOKENIZERS := $(DEPS_DIR)/tokenizers
 
-.PHONY: help deps build run test test-short bench fixtures lint fmt clean
+.PHONY: help deps build run test test-short bench fixtures tokenizer-reference fuzz-tokenizer lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +28,13 @@ run: deps build ## set up and start the server (ready for `runner pull`)
 
 fixtures: deps ## generate the test and benchmark models (cached under .deps/fixtures)
 	$(GO) run ./internal/fixtures/genfixtures -out $(RUNNER_TEST_FIXTURES) -tokenizers $(RUNNER_TEST_TOKENIZERS)
+
+tokenizer-reference: deps ## regenerate the tokenizer reference data from the Rust tokenizers library
+	node tokenizer/testdata/genref.mjs $(RUNNER_TEST_TOKENIZERS) tokenizer/testdata/reference
+
+fuzz-tokenizer: deps ## fuzz the tokenizer (FUZZTIME, default 3m, per target)
+	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzEncodeDecode -fuzztime $(or $(FUZZTIME),3m)
+	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzFastPatterns -fuzztime $(or $(FUZZTIME),3m)
 
 test: deps fixtures ## set up and run every test
 	$(GO) vet ./...

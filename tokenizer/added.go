@@ -119,18 +119,14 @@ func (m *addedMatcher) split(s string, dst []addedSplit) []addedSplit {
 	return dst
 }
 
-// isRegexWordChar is the regex class \w (Unicode): alphabetic, marks,
-// decimal numbers, connector punctuation, joiners.
-func isRegexWordChar(r rune) bool { return isWordRune(r) }
-
 func endsWithWordChar(s string) bool {
 	r, _ := utf8.DecodeLastRuneInString(s)
-	return isRegexWordChar(r)
+	return isWordRune(r)
 }
 
 func startsWithWordChar(s string) bool {
 	r, _ := utf8.DecodeRuneInString(s)
-	return isRegexWordChar(r)
+	return isWordRune(r)
 }
 
 // trailingSpaceStart returns where the whitespace at the end of s begins.

@@ -11,8 +11,8 @@ import (
 type bpe struct {
 	vocabMap     map[string]int32
 	vocabR       []string
-	merges       map[uint64]mergeTarget
-	unk          int32 // -1 without an unknown token
+	merges       *u64Table // pairKey to packMerge(rank, id)
+	unk          int32     // -1 without an unknown token
 	fuseUnk      bool
 	byteFallback bool
 	ignoreMerges bool
@@ -30,6 +30,14 @@ type bpe struct {
 
 // mergeTarget is what a pair of ids merges into, and the merge's rank.
 type mergeTarget struct{ rank, id int32 }
+
+func packMerge(t mergeTarget) int64 { return int64(t.rank)<<32 | int64(uint32(t.id)) }
+
+// merge looks up the merge of a pair.
+func (m *bpe) merge(a, b int32) (mergeTarget, bool) {
+	v, ok := m.merges.get(pairKey(a, b))
+	return mergeTarget{rank: int32(v >> 32), id: int32(uint32(v))}, ok
+}
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
@@ -57,7 +65,7 @@ func newBPE(c bpeConfig) (*bpe, error) {
 			m.unk = id
 		}
 	}
-	m.merges = make(map[uint64]mergeTarget, len(c.merges))
+	m.merges = newU64Table(len(c.merges))
 	for rank, pair := range c.merges {
 		a, ok := c.vocab[pair[0]]
 		if !ok {
@@ -75,7 +83,7 @@ func newBPE(c bpeConfig) (*bpe, error) {
 		if !ok {
 			return nil, fmt.Errorf("merge %d: %q is not in the vocabulary", rank, pair[0]+right)
 		}
-		m.merges[pairKey(a, b)] = mergeTarget{int32(rank), merged}
+		m.merges.put(pairKey(a, b), packMerge(mergeTarget{int32(rank), merged}))
 	}
 	for b := 0; b < 256; b++ {
 		m.byteIDs[b] = -1
@@ -284,7 +292,7 @@ func (m *bpe) mergeAll(sc *scratch) {
 	syms := sc.syms
 	q := sc.queue[:0]
 	for i := 0; i+1 < len(syms); i++ {
-		if t, ok := m.merges[pairKey(syms[i].id, syms[i+1].id)]; ok {
+		if t, ok := m.merge(syms[i].id, syms[i+1].id); ok {
 			q = heapPush(q, mergeItem{rank: t.rank, pos: int32(i), id: t.id})
 		}
 	}
@@ -297,7 +305,7 @@ func (m *bpe) mergeAll(sc *scratch) {
 		}
 		nextPos := cur.next
 		right := syms[nextPos]
-		if t, ok := m.merges[pairKey(cur.id, right.id)]; !ok || t.id != top.id {
+		if t, ok := m.merge(cur.id, right.id); !ok || t.id != top.id {
 			continue
 		}
 		cur.id = top.id
@@ -308,12 +316,12 @@ func (m *bpe) mergeAll(sc *scratch) {
 			syms[right.next].prev = top.pos
 		}
 		if cur.prev >= 0 {
-			if t, ok := m.merges[pairKey(syms[cur.prev].id, cur.id)]; ok {
+			if t, ok := m.merge(syms[cur.prev].id, cur.id); ok {
 				q = heapPush(q, mergeItem{rank: t.rank, pos: cur.prev, id: t.id})
 			}
 		}
 		if cur.next >= 0 {
-			if t, ok := m.merges[pairKey(cur.id, syms[cur.next].id)]; ok {
+			if t, ok := m.merge(cur.id, syms[cur.next].id); ok {
 				q = heapPush(q, mergeItem{rank: t.rank, pos: top.pos, id: t.id})
 			}
 		}

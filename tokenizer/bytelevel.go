@@ -34,8 +34,8 @@ func (a *byteAlphabet) appendEncoded(dst []byte, s string) []byte {
 	return dst
 }
 
-// decode maps a byte-level token back to bytes; ok is false when some
-// character is outside the alphabet.
+// appendDecoded appends the bytes of a byte-level token to dst; ok is
+// false (and dst unchanged) when some character is outside the alphabet.
 func (a *byteAlphabet) appendDecoded(dst []byte, tok string) ([]byte, bool) {
 	n := len(dst)
 	for _, r := range tok {

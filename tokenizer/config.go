@@ -91,6 +91,7 @@ func Load(data []byte) (*Tokenizer, error) {
 	if c.post, err = parsePostProcessor(f.PostProcessor); err != nil {
 		return nil, fmt.Errorf("post_processor: %w", err)
 	}
+	shareLastTemplate(c.post)
 	t := &Tokenizer{core: c}
 	if t.truncation, err = parseTruncation(f.Truncation); err != nil {
 		return nil, fmt.Errorf("truncation: %w", err)
@@ -129,24 +130,18 @@ func (c *core) setAdded(list []addedTokenJSON) {
 	maxAdded := -1
 	var order []int // indexes into c.added: specials, then others, in order
 	var specials, others []int
+	seen := make(map[AddedToken]bool, len(list))
 	for _, a := range list {
 		if a.Content == "" {
 			continue
 		}
 		t := AddedToken{Content: a.Content, SingleWord: a.SingleWord, LStrip: a.LStrip,
 			RStrip: a.RStrip, Normalized: a.Normalized, Special: a.Special}
-		dup := false
-		for _, x := range c.added {
-			y := x
-			y.ID = 0
-			if y == t {
-				dup = true
-				break
-			}
-		}
-		if dup {
+		// An identical token (all options equal) is added once.
+		if seen[t] {
 			continue
 		}
+		seen[t] = true
 		id := -1
 		if i, ok := c.addedByText[a.Content]; ok {
 			id = c.added[i].ID
@@ -619,6 +614,14 @@ func parseVocab(m json.RawMessage) (map[string]int32, error) {
 	if err := json.Unmarshal(m, &v); err != nil {
 		return nil, fmt.Errorf("vocab: %w", err)
 	}
+	// Ids index tables by id: refuse negative ones and ones so far apart
+	// that the tables would be mostly holes.
+	limit := int64(4*len(v) + 1024)
+	for t, id := range v {
+		if id < 0 || int64(id) > limit {
+			return nil, fmt.Errorf("vocab: token %q has id %d, outside 0..%d", t, id, limit)
+		}
+	}
 	return v, nil
 }
 
@@ -627,28 +630,26 @@ func parseMerges(m json.RawMessage) ([][2]string, error) {
 	if isNull(m) {
 		return nil, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(m, &items); err != nil {
-		return nil, fmt.Errorf("merges: %w", err)
-	}
-	out := make([][2]string, len(items))
-	for i, it := range items {
-		it = bytes.TrimSpace(it)
-		if len(it) > 0 && it[0] == '"' {
-			var s string
-			if err := json.Unmarshal(it, &s); err != nil {
-				return nil, fmt.Errorf("merge %d: %w", i, err)
-			}
+	var strs []string
+	if err := json.Unmarshal(m, &strs); err == nil {
+		out := make([][2]string, len(strs))
+		for i, s := range strs {
 			p, ok := parseMerge(s)
 			if !ok {
 				return nil, fmt.Errorf("merge %d: %q is not two tokens", i, s)
 			}
 			out[i] = p
-			continue
 		}
-		var p []string
-		if err := json.Unmarshal(it, &p); err != nil || len(p) != 2 {
-			return nil, fmt.Errorf("merge %d: want two tokens: %s", i, it)
+		return out, nil
+	}
+	var pairs [][]string
+	if err := json.Unmarshal(m, &pairs); err != nil {
+		return nil, fmt.Errorf("merges: %w", err)
+	}
+	out := make([][2]string, len(pairs))
+	for i, p := range pairs {
+		if len(p) != 2 {
+			return nil, fmt.Errorf("merge %d: want two tokens, got %q", i, p)
 		}
 		out[i] = [2]string{p[0], p[1]}
 	}

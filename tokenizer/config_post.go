@@ -101,9 +101,18 @@ func parsePostProcessor(m json.RawMessage) (postProcessor, error) {
 		}
 		for _, tpl := range [][]templatePiece{t.single, t.pair} {
 			for _, p := range tpl {
-				if _, ok := t.specials[p.special]; p.seq < 0 && !ok {
+				if p.seq >= 0 {
+					continue
+				}
+				sp, ok := t.specials[p.special]
+				if !ok {
 					return nil, fmt.Errorf("template uses %q, which is not among its special tokens", p.special)
 				}
+				if sp.enc == nil {
+					sp.enc = map[int]*Encoding{}
+					t.specials[p.special] = sp
+				}
+				sp.enc[p.typeID] = specialEncoding(sp.ids, sp.tokens, p.typeID)
 			}
 		}
 		return t, nil
@@ -449,4 +458,40 @@ func (t *Tokenizer) SpecialTokenID(name string) (int, bool) {
 		return 0, false
 	}
 	return t.TokenToID(name)
+}
+
+// shareLastTemplate lets a template processing share its special tokens'
+// encodings when it is the last processor to run.
+func shareLastTemplate(p postProcessor) {
+	switch x := p.(type) {
+	case *templateProcessing:
+		x.shareSpecials = true
+	case processorSeq:
+		if len(x) > 0 {
+			shareLastTemplate(x[len(x)-1])
+		}
+	}
+}
+
+// SpecialIDs are the ids of the special tokens a model uses; -1 where
+// unknown.
+type SpecialIDs struct {
+	BOS, EOS, Pad, Unk int
+}
+
+// SpecialIDs resolves the special tokens named in tokenizer_config.json
+// (LoadDir), falling back for padding on the padding token of
+// tokenizer.json.
+func (t *Tokenizer) SpecialIDs() SpecialIDs {
+	id := func(name string) int {
+		if v, ok := t.SpecialTokenID(name); ok {
+			return v
+		}
+		return -1
+	}
+	ids := SpecialIDs{BOS: id(t.config.BOSToken), EOS: id(t.config.EOSToken), Pad: id(t.config.PadToken), Unk: id(t.config.UnkToken)}
+	if ids.Pad < 0 && t.padding != nil {
+		ids.Pad = t.padding.ID
+	}
+	return ids
 }

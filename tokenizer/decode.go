@@ -40,6 +40,9 @@ func (t *Tokenizer) decodeTokens(toks []string) string {
 // It decodes a small window of recent ids each step and emits what the
 // window adds to the text, so decoders that look at neighbouring tokens
 // (spaces, byte fallback) give the same text as decoding all ids at once.
+// While the text ends in U+FFFD (an incomplete character, or a real
+// replacement character) nothing is emitted. A StreamDecoder is not safe
+// for concurrent use.
 type StreamDecoder struct {
 	t           *Tokenizer
 	skipSpecial bool

@@ -51,6 +51,21 @@
 // ByteFallback, Fuse, Strip, Replace, BPEDecoder, CTC, Sequence. Others
 // fail to load with ErrUnsupported.
 //
+// # Reference
+//
+// The behaviour to match is the Hugging Face tokenizers library (Rust),
+// which transformers and the models' own training used; tests compare with
+// its output (version 0.22.2, through a prebuilt node binding) on real
+// tokenizer files and a corpus of several hundred texts: ids, tokens,
+// character offsets, pairs, truncation with overflowing windows, padding
+// and decoding (testdata/genref.mjs writes the reference data).
+// tokenizers.js departs from it in places, and this package follows the
+// Rust library there: tokenizers.js ignores truncation and padding from
+// tokenizer.json, lowercases Greek capital sigma by context (ς) where the
+// BERT normalizer lowercases each character alone (σ), does not pad CJK
+// ideographs outside the Basic Multilingual Plane, and does not apply byte
+// fallback in Unigram models.
+//
 // # Caveats
 //
 // Regular expressions in Split and Replace patterns run on regexp2 (a

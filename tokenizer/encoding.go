@@ -41,6 +41,8 @@ type Encoding struct {
 	// Overflowing holds the windows cut off by truncation, each a complete
 	// encoding (with special tokens and padding applied).
 	Overflowing []*Encoding
+
+	room *encodingRoom // free space around the tokens, while unchanged
 }
 
 // Len returns the number of tokens.
@@ -79,6 +81,7 @@ func (e *Encoding) slice(a, b int) *Encoding {
 
 // appendTokens adds the tokens of o at the end of e (not its overflowing).
 func (e *Encoding) appendTokens(o *Encoding) {
+	e.room = nil
 	e.IDs = append(e.IDs, o.IDs...)
 	e.Tokens = append(e.Tokens, o.Tokens...)
 	e.TypeIDs = append(e.TypeIDs, o.TypeIDs...)
@@ -119,6 +122,11 @@ func mergeEncodings(encs []*Encoding) *Encoding {
 		return &Encoding{}
 	}
 	if len(encs) == 1 {
+		if encs[0].room == nil {
+			// Possibly shared special tokens: the caller may change it.
+			return encs[0].clone()
+		}
+		encs[0].room = nil
 		return encs[0]
 	}
 	n := 0
@@ -127,6 +135,9 @@ func mergeEncodings(encs []*Encoding) *Encoding {
 			return mergeEncodingsDeep(encs)
 		}
 		n += e.Len()
+	}
+	if out := mergeInRoom(encs); out != nil {
+		return out
 	}
 	// Without overflowing parts: one allocation of the final size.
 	ints := make([]int, 0, 6*n)
@@ -143,7 +154,13 @@ func mergeEncodings(encs []*Encoding) *Encoding {
 
 // mergeEncodingsDeep merges with overflowing parts combined pairwise.
 func mergeEncodingsDeep(encs []*Encoding) *Encoding {
-	out := encs[0]
+	for _, e := range encs {
+		if e.room != nil { // (shared special tokens have none: no write)
+			e.room = nil
+		}
+	}
+	// The first may be a post-processor's shared special tokens: copy it.
+	out := encs[0].clone()
 	for _, o := range encs[1:] {
 		out.mergeWith(o)
 	}
@@ -334,6 +351,7 @@ func (e *Encoding) pad(length int, p *Padding) {
 	if n <= 0 {
 		return
 	}
+	e.room = nil
 	padInts := func(s []int, v int) []int {
 		fill := make([]int, n)
 		for i := range fill {

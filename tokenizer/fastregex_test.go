@@ -75,3 +75,27 @@ func FuzzFastPatterns(f *testing.F) {
 		}
 	})
 }
+
+func TestOnigWordClass(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`\d+`, `\d+`},
+		{`\w+`, `[` + wordClass + `]+`},
+		{`[\w-]+|\W`, `[` + wordClass + `-]+|[^` + wordClass + `]`},
+		{`[^\w\s]`, `[^` + wordClass + `\s]`},
+		{`\\w`, `\\w`},
+		{`[]\w]`, `[]` + wordClass + `]`},
+	}
+	for _, tc := range tests {
+		if got := onigWordClass(tc.in); got != tc.want {
+			t.Errorf("onigWordClass(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	p, err := compileRegex(`\w+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// U+0903 (Devanagari visarga) is a spacing mark: a word character.
+	if got := p.findAll("ab\u0903c d", nil); !slices.Equal(got, []match{{0, 6}, {7, 8}}) {
+		t.Errorf("\\w+ matches %v", got)
+	}
+}

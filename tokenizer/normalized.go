@@ -35,6 +35,15 @@ func (n *normalized) origAt(i int) span {
 	return span{int32(n.base + st), int32(n.base + st + size)}
 }
 
+// origAtFast is origAt for callers walking every byte in order from a
+// character boundary: with the identity alignment it avoids rescanning.
+func (n *normalized) origAtFast(i int) span {
+	if n.align != nil {
+		return n.align[i]
+	}
+	return n.origAt(i)
+}
+
 // original maps the normalized byte range [a, b) to the original input. An
 // empty range maps to itself, shifted, as the reference implementation does.
 func (n *normalized) original(a, b int) (int, int) {
@@ -149,8 +158,8 @@ func (e *editor) replace(r rune, remove int) {
 	e.skipQuiet(remove)
 }
 
-// replaceFrom emits r with the span of the old character at byte position
-// at, without moving; the caller moves with skipTo.
+// emitFrom emits r with the span of the old character at byte position
+// at, without moving.
 func (e *editor) emitFrom(r rune, at int) {
 	e.breakShape()
 	e.emit(r, e.old.origAt(at))
@@ -178,15 +187,30 @@ func (e *editor) keepASCII() {
 	e.pos++
 }
 
-// keepTo copies old bytes up to position end unchanged.
+// keepTo copies old bytes up to position end (a character boundary)
+// unchanged.
 func (e *editor) keepTo(end int) {
-	if !e.aligned {
-		e.out = append(e.out, e.old.s[e.pos:end]...)
-		e.pos = end
+	if e.pos >= end {
 		return
 	}
-	for e.pos < end {
-		e.keep()
+	start := e.pos
+	e.out = append(e.out, e.old.s[start:end]...)
+	e.pos = end
+	if !e.aligned {
+		return
+	}
+	if e.old.align != nil {
+		e.align = append(e.align, e.old.align[start:end]...)
+		return
+	}
+	base := int32(e.old.base)
+	for i := start; i < end; {
+		size := runeLen(e.old.s, i)
+		sp := span{base + int32(i), base + int32(i+size)}
+		for k := 0; k < size; k++ {
+			e.align = append(e.align, sp)
+		}
+		i += size
 	}
 }
 
@@ -245,6 +269,22 @@ func (n *normalized) prepend(s string) {
 		return
 	}
 	first := n.origAt(0)
+	if n.sc != nil {
+		// Build the new alignment and text in the arena.
+		sc := n.sc
+		al := sc.editAlign[:0]
+		for range len(s) {
+			al = append(al, first)
+		}
+		for i := 0; i < len(n.s); i++ {
+			al = append(al, n.origAtFast(i))
+		}
+		buf := append(append(sc.editOut[:0], s...), n.s...)
+		n.align = sc.arenaSpans(al)
+		n.s = sc.arenaString(buf)
+		sc.editAlign, sc.editOut = al[:0], buf[:0]
+		return
+	}
 	n.materialize()
 	al := make([]span, len(s), len(s)+len(n.align))
 	for i := range al {

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -31,11 +32,14 @@ func (u unicodeNormalizer) normalize(n normalized) normalized {
 	return applyForm(n, u.form)
 }
 
-// applyForm normalizes n segment by segment (a segment being a starter and
-// the non-starters after it). Each output character takes the span of the
-// input character it comes from: the one whose decomposition holds the
-// first character of its own decomposition (a composed é comes from the e,
-// both halves of a decomposed é come from the é).
+// applyForm normalizes n, segment by segment (a segment being a starter
+// and the non-starters after it), aligning the result as the reference
+// does: each character is decomposed (the first character of a
+// decomposition replaces it, the others are inserted), marks are put in
+// canonical order, and, for the composing forms, a composed character
+// stands for the characters it absorbed. The resulting operations run as
+// in the reference's transform, so characters take the spans of the input
+// characters at their positions.
 func applyForm(n normalized, form norm.Form) normalized {
 	if form.IsNormalString(n.s) {
 		return n
@@ -44,14 +48,9 @@ func applyForm(n normalized, form norm.Form) normalized {
 	if form == norm.NFKC || form == norm.NFKD {
 		decomp = norm.NFKD
 	}
+	compose := form == norm.NFC || form == norm.NFKC
 	e := newEditor(&n)
-	var out []byte
-	type source struct {
-		r    rune
-		pos  int // byte position of the input character in n.s
-		used bool
-	}
-	var srcs []source
+	var ops []xop
 	for e.pos < len(n.s) {
 		seg := form.NextBoundaryInString(n.s[e.pos:], true)
 		if seg <= 0 {
@@ -60,42 +59,106 @@ func applyForm(n normalized, form norm.Form) normalized {
 		end := e.pos + seg
 		in := n.s[e.pos:end]
 		if form.IsNormalString(in) {
-			for e.pos < end {
-				e.keep()
-			}
+			e.keepTo(end)
 			continue
 		}
-		e.breakShape()
-		srcs = srcs[:0]
-		for i, r := range in {
-			for _, d := range decomp.String(string(r)) {
-				srcs = append(srcs, source{r: d, pos: e.pos + i})
-			}
+		ops = decomposeOps(ops[:0], in, decomp)
+		reorderOps(ops)
+		if compose {
+			ops = composeOps(ops)
 		}
-		out = form.AppendString(out[:0], in)
-		last := e.pos
-		for _, r := range string(out) {
-			pos := -1
-			for k, d := range decomp.String(string(r)) {
-				for j := range srcs {
-					if !srcs[j].used && srcs[j].r == d {
-						srcs[j].used = true
-						if k == 0 {
-							pos = srcs[j].pos
-						}
-						break
-					}
-				}
-			}
-			if pos < 0 {
-				pos = last
-			}
-			last = pos
-			e.emitFrom(r, pos)
-		}
+		e.runOps(ops)
 		e.pos = end
 	}
 	return e.done()
+}
+
+// decomposeOps appends the full decomposition of each character of s.
+func decomposeOps(ops []xop, s string, decomp norm.Form) []xop {
+	for i, r := range s {
+		var d []byte
+		if r >= 0xAC00 && r <= 0xD7A3 {
+			var jamo [3]rune
+			for k, j := range appendHangulJamo(jamo[:0], r) {
+				ops = append(ops, xop{j, min(k, 1)})
+			}
+			continue
+		}
+		d = decomp.PropertiesString(s[i:]).Decomposition()
+		if d == nil {
+			ops = append(ops, xop{r, 0})
+			continue
+		}
+		k := 0
+		for _, x := range string(d) {
+			ops = append(ops, xop{x, min(k, 1)})
+			k++
+		}
+	}
+	return ops
+}
+
+func ccc(r rune) uint8 {
+	var buf [utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], r)
+	return norm.NFD.Properties(buf[:n]).CCC()
+}
+
+// reorderOps puts each run of non-starters in canonical order (stable by
+// combining class); the operations move with their characters.
+func reorderOps(ops []xop) {
+	for i := 0; i < len(ops); {
+		if ccc(ops[i].r) == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < len(ops) && ccc(ops[j].r) != 0 {
+			j++
+		}
+		run := ops[i:j]
+		sort.SliceStable(run, func(a, b int) bool { return ccc(run[a].r) < ccc(run[b].r) })
+		i = j
+	}
+}
+
+// composeOps applies canonical composition; a composed character takes
+// over what the absorbed character consumed.
+func composeOps(ops []xop) []xop {
+	out := ops[:0]
+	starter := -1
+	lastClass := -1 // class of the last character kept after the starter
+	for _, op := range ops {
+		cc := int(ccc(op.r))
+		if starter >= 0 && (lastClass == -1 || (lastClass != 0 && lastClass < cc)) {
+			if c, ok := composePair(out[starter].r, op.r); ok {
+				out[starter].r = c
+				out[starter].change += op.change - 1
+				continue
+			}
+		}
+		if cc == 0 {
+			starter = len(out)
+			lastClass = -1
+		} else {
+			lastClass = cc
+		}
+		out = append(out, op)
+	}
+	return out
+}
+
+// composePair returns the primary composite of a and b, if there is one.
+func composePair(a, b rune) (rune, bool) {
+	var buf [2 * utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], a)
+	n += utf8.EncodeRune(buf[n:], b)
+	out := norm.NFC.Append(nil, buf[:n]...)
+	r, size := utf8.DecodeRune(out)
+	if size != len(out) || r == a {
+		return 0, false
+	}
+	return r, true
 }
 
 // lowercaseNormalizer lowercases every character.
@@ -240,7 +303,14 @@ func (p replaceNormalizer) normalize(n normalized) normalized {
 }
 
 func replaceAll(n normalized, pat pattern, content string) normalized {
-	matches := pat.findAll(n.s, nil)
+	var buf []match
+	if n.sc != nil {
+		buf = n.sc.replaceMatches[:0]
+	}
+	matches := pat.findAll(n.s, buf)
+	if n.sc != nil {
+		n.sc.replaceMatches = matches
+	}
 	if len(matches) == 0 {
 		return n
 	}
@@ -322,10 +392,9 @@ func (b bertNormalizer) normalize(n normalized) normalized {
 			d := norm.NFD.PropertiesString(n.s[e.pos:]).Decomposition()
 			if r >= 0xAC00 && r <= 0xD7A3 {
 				// Hangul syllables decompose algorithmically, outside
-				// the tables.
-				d = []byte(norm.NFD.String(string(r)))
-			}
-			if d != nil {
+				// the tables, into jamo (which are letters, kept).
+				rs = appendHangulJamo(rs, r)
+			} else if d != nil {
 				for _, x := range string(d) {
 					if !unicode.Is(unicode.Mn, x) {
 						rs = append(rs, x)
@@ -376,19 +445,17 @@ func (b bertNormalizer) asciiChanges(c byte) bool {
 	return (b.cleanText && (c < 0x20 || c == 0x7f)) || (b.lowercase && 'A' <= c && c <= 'Z')
 }
 
-// bertClean drops NUL, U+FFFD and "other" characters (Cc, Cf, Cn, Co, Cs
-// except tab, newline and carriage return) and turns whitespace into spaces.
-func bertClean(n normalized) normalized {
-	return bertNormalizer{cleanText: true}.normalize(n)
-}
-
 // isOther reports whether r is in a general category C* (control, format,
 // unassigned, private use, surrogate).
 func isOther(r rune) bool {
+	// Letters, marks and numbers first: they are most of any text.
+	if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r) {
+		return false
+	}
 	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
 		return true
 	}
-	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+	return !unicode.In(r, unicode.P, unicode.S, unicode.Z)
 }
 
 // isChineseChar reports whether r is a CJK ideograph in the blocks BERT pads.
@@ -428,4 +495,17 @@ func isNMTSpace(r rune) bool {
 		return true
 	}
 	return (r >= 0x200B && r <= 0x200F)
+}
+
+// appendHangulJamo appends the canonical decomposition of the Hangul
+// syllable r (U+AC00..U+D7A3): a leading consonant, a vowel and maybe a
+// trailing consonant.
+func appendHangulJamo(dst []rune, r rune) []rune {
+	const sBase, lBase, vBase, tBase, tCount, nCount = 0xAC00, 0x1100, 0x1161, 0x11A7, 28, 588
+	s := r - sBase
+	dst = append(dst, lBase+s/nCount, vBase+(s%nCount)/tCount)
+	if t := s % tCount; t != 0 {
+		dst = append(dst, tBase+t)
+	}
+	return dst
 }

@@ -69,12 +69,64 @@ func compileRegex(src string) (pattern, error) {
 	if run := runPatternOf(src); run != nil {
 		return run, nil
 	}
-	re, err := regexp2.Compile(src, regexp2.None)
+	re, err := regexp2.Compile(onigWordClass(src), regexp2.None)
 	if err != nil {
 		return nil, fmt.Errorf("compile regex %q: %w", src, err)
 	}
 	re.MatchTimeout = regexTimeout
 	return &regexPattern{src: src, re: re}, nil
+}
+
+// wordClass is Oniguruma's Unicode \w (letters, all marks, decimal and
+// letter numbers, connector punctuation, joiners); regexp2's \w leaves out
+// spacing and enclosing marks.
+const wordClass = `\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\u200C\u200D`
+
+// onigWordClass rewrites \w (and \W outside brackets) to Oniguruma's
+// meaning.
+func onigWordClass(src string) string {
+	if !strings.Contains(src, `\w`) && !strings.Contains(src, `\W`) {
+		return src
+	}
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c == '\\' && i+1 < len(src) {
+			switch next := src[i+1]; {
+			case next == 'w' && inClass:
+				b.WriteString(wordClass)
+			case next == 'w':
+				b.WriteString("[" + wordClass + "]")
+			case next == 'W' && !inClass:
+				b.WriteString("[^" + wordClass + "]")
+			default:
+				b.WriteByte(c)
+				b.WriteByte(next)
+			}
+			i++
+			continue
+		}
+		switch {
+		case c == '[' && !inClass:
+			inClass = true
+			// A ] right after [ or [^ is a literal.
+			b.WriteByte(c)
+			if i+1 < len(src) && src[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(src) && src[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+			continue
+		case c == ']' && inClass:
+			inClass = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 func (p *regexPattern) findAll(s string, dst []match) []match {

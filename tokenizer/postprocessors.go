@@ -44,6 +44,9 @@ type templatePiece struct {
 type templateSpecial struct {
 	ids    []int
 	tokens []string
+	// enc is its encoding for each type id used, built once and shared
+	// (read-only) by every call.
+	enc map[int]*Encoding
 }
 
 // templateProcessing places texts and special tokens as its templates say
@@ -51,6 +54,9 @@ type templateSpecial struct {
 type templateProcessing struct {
 	single, pair []templatePiece
 	specials     map[string]templateSpecial
+	// shareSpecials hands out the prebuilt special token encodings; only
+	// safe when no processor runs after this one.
+	shareSpecials bool
 }
 
 func (t *templateProcessing) addedTokens(pair bool) int {
@@ -92,7 +98,11 @@ func (t *templateProcessing) process(encs []*Encoding, texts []string, addSpecia
 		}
 		if addSpecial {
 			sp := t.specials[p.special]
-			out = append(out, specialEncoding(sp.ids, sp.tokens, p.typeID))
+			if t.shareSpecials {
+				out = append(out, sp.enc[p.typeID])
+			} else {
+				out = append(out, specialEncoding(sp.ids, sp.tokens, p.typeID))
+			}
 		}
 	}
 	return out
@@ -209,13 +219,26 @@ type byteLevelProcessing struct {
 func (b *byteLevelProcessing) addedTokens(bool) int { return 0 }
 
 func (b *byteLevelProcessing) process(encs []*Encoding, texts []string, addSpecial bool) []*Encoding {
-	for i, e := range encs {
-		if b.trimOffsets {
-			trimOffsetsDeep(e, texts[i], b.addPrefixSpace)
+	if !b.trimOffsets {
+		return encs
+	}
+	// Texts' encodings carry their sequence id (special tokens -1).
+	for _, e := range encs {
+		if seq := firstSeq(e); seq >= 0 {
+			trimOffsetsDeep(e, texts[seq], b.addPrefixSpace)
 		}
-		setSeqDeep(e, i)
 	}
 	return encs
+}
+
+// firstSeq returns the sequence id of e's first text token, or -1.
+func firstSeq(e *Encoding) int {
+	for _, s := range e.SequenceIDs {
+		if s >= 0 {
+			return s
+		}
+	}
+	return -1
 }
 
 func trimOffsetsDeep(e *Encoding, text string, addPrefixSpace bool) {

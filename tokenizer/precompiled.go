@@ -208,15 +208,23 @@ func (p *precompiled) changes(g string) bool {
 	return false
 }
 
-// applyOps rebuilds n from a list of operations, aligning each character
-// as the reference's transform does: a replacing character takes the span
-// of the old character at the current position, an inserted one the span
-// of the old byte before it.
-// The text before byte start is kept as it is.
+// applyOps rebuilds n from a list of operations. The text before byte
+// start is kept as it is.
 func applyOps(n normalized, start int, ops []xop) normalized {
 	e := newEditor(&n)
 	e.keepTo(start)
+	e.runOps(ops)
+	e.pos = len(n.s)
+	return e.done()
+}
+
+// runOps emits the operations from the current position, aligning each
+// character as the reference's transform does: a replacing character takes
+// the span of the old character at the current position, an inserted one
+// the span of the old byte before it.
+func (e *editor) runOps(ops []xop) {
 	e.breakShape()
+	n := e.old
 	for _, op := range ops {
 		var sp span
 		switch {
@@ -234,6 +242,4 @@ func applyOps(n normalized, start int, ops []xop) normalized {
 			e.skipQuiet(1 - op.change)
 		}
 	}
-	e.pos = len(n.s)
-	return e.done()
 }

@@ -45,22 +45,24 @@ type core struct {
 
 // scratch holds the buffers one encode call works in.
 type scratch struct {
-	pieceBufs  [][]piece
-	nextBuf    int
-	matches    []match
-	spans      []markedSpan
-	splits     []addedSplit
-	normSplits []addedSplit
-	syms       []symbol
-	queue      []mergeItem
-	key        []byte
-	pendingUnk int32
-	lattice    []latticeNode
-	ranges     []pieceRange
-	toks       []modelToken
-	editOut    []byte
-	editAlign  []span
-	recs       []tokenRec
+	pieceBufs [][]piece
+	nextBuf   int
+	matches   []match
+	// replaceMatches is for Replace normalizers and Metaspace.
+	replaceMatches []match
+	spans          []markedSpan
+	splits         []addedSplit
+	normSplits     []addedSplit
+	syms           []symbol
+	queue          []mergeItem
+	key            []byte
+	pendingUnk     int32
+	lattice        []latticeNode
+	ranges         []pieceRange
+	toks           []modelToken
+	editOut        []byte
+	editAlign      []span
+	recs           []tokenRec
 	// bytes and spansArena hold normalized texts for one encode call.
 	bytes      []byte
 	spansArena []span
@@ -387,15 +389,34 @@ type tokenRec struct {
 	word int
 }
 
+// roomAround is how many tokens newEncoding leaves free before and after
+// the text, where a post-processor's special tokens then go without
+// copying the text.
+const roomAround = 4
+
+// encodingRoom remembers the free space around an encoding's tokens.
+type encodingRoom struct {
+	n    int // tokens of the text
+	ints []int
+	toks []string
+	offs []Offset
+}
+
 // newEncoding builds an encoding of one text from its tokens, with one
-// allocation for all the int slices.
+// allocation for all the int slices and room for special tokens around.
 func newEncoding(recs []tokenRec, seq int) *Encoding {
 	n := len(recs)
-	ints := make([]int, 6*n)
-	part := func(k int) []int { return ints[k*n : (k+1)*n : (k+1)*n] }
+	w := n + 2*roomAround
+	ints := make([]int, 6*w)
+	toks := make([]string, w)
+	offs := make([]Offset, w)
+	part := func(k int) []int { return ints[k*w+roomAround : k*w+roomAround+n : k*w+roomAround+n] }
 	e := &Encoding{
 		IDs: part(0), TypeIDs: part(1), AttentionMask: part(2), SpecialTokensMask: part(3),
-		WordIDs: part(4), SequenceIDs: part(5), Tokens: make([]string, n), Offsets: make([]Offset, n),
+		WordIDs: part(4), SequenceIDs: part(5),
+		Tokens:  toks[roomAround : roomAround+n : roomAround+n],
+		Offsets: offs[roomAround : roomAround+n : roomAround+n],
+		room:    &encodingRoom{n: n, ints: ints, toks: toks, offs: offs},
 	}
 	for i, r := range recs {
 		e.IDs[i] = r.id
@@ -407,6 +428,57 @@ func newEncoding(recs []tokenRec, seq int) *Encoding {
 		e.Offsets[i] = r.off
 	}
 	return e
+}
+
+// mergeInRoom merges encs in the room around one of them, if one has room
+// enough for the others; it returns nil otherwise.
+func mergeInRoom(encs []*Encoding) *Encoding {
+	for i, e := range encs {
+		if e.room == nil || e.room.n != e.Len() {
+			continue
+		}
+		before, after := 0, 0
+		for _, x := range encs[:i] {
+			before += x.Len()
+		}
+		for _, x := range encs[i+1:] {
+			after += x.Len()
+		}
+		if before > roomAround || after > roomAround {
+			return nil
+		}
+		r := e.room
+		n := r.n
+		w := n + 2*roomAround
+		start := roomAround - before
+		total := before + n + after
+		part := func(k int) []int { return r.ints[k*w+start : k*w+start+total : k*w+start+total] }
+		out := &Encoding{
+			IDs: part(0), TypeIDs: part(1), AttentionMask: part(2), SpecialTokensMask: part(3),
+			WordIDs: part(4), SequenceIDs: part(5),
+			Tokens:  r.toks[start : start+total : start+total],
+			Offsets: r.offs[start : start+total : start+total],
+		}
+		at := 0
+		for j, x := range encs {
+			if j == i {
+				at += n
+				continue
+			}
+			copy(out.IDs[at:], x.IDs)
+			copy(out.TypeIDs[at:], x.TypeIDs)
+			copy(out.AttentionMask[at:], x.AttentionMask)
+			copy(out.SpecialTokensMask[at:], x.SpecialTokensMask)
+			copy(out.WordIDs[at:], x.WordIDs)
+			copy(out.SequenceIDs[at:], x.SequenceIDs)
+			copy(out.Tokens[at:], x.Tokens)
+			copy(out.Offsets[at:], x.Offsets)
+			at += x.Len()
+		}
+		e.room = nil
+		return out
+	}
+	return nil
 }
 
 // TokenToID returns the id of a token (added tokens first, then the
@@ -424,16 +496,16 @@ func (t *Tokenizer) IDToToken(id int) (string, bool) {
 	if i, ok := t.addedByID[id]; ok {
 		return t.added[i].Content, true
 	}
-	if id < 0 || id >= len(t.model.vocab()) {
+	v := t.model.vocab()
+	if id < 0 || id >= len(v) {
 		return "", false
 	}
-	s := t.model.vocab()[id]
-	return s, s != "" || t.hasModelID(id)
-}
-
-func (t *Tokenizer) hasModelID(id int) bool {
-	got, ok := t.model.tokenID(t.model.vocab()[id])
-	return ok && int(got) == id
+	if v[id] != "" {
+		return v[id], true
+	}
+	// An empty string is a token only if the vocabulary has it at id.
+	got, ok := t.model.tokenID("")
+	return "", ok && int(got) == id
 }
 
 // VocabSize returns the number of ids, added tokens included (the largest
@@ -463,7 +535,9 @@ func (sc *scratch) arenaString(b []byte) string {
 		return ""
 	}
 	if len(sc.bytes)+len(b) > cap(sc.bytes) {
-		sc.bytes = make([]byte, 0, max(arenaChunk, len(b)))
+		// Blocks double, so a long text soon fits in one block, which
+		// the next call reuses.
+		sc.bytes = make([]byte, 0, max(arenaChunk, 2*cap(sc.bytes), 2*len(b)))
 	}
 	start := len(sc.bytes)
 	sc.bytes = append(sc.bytes, b...)
@@ -473,7 +547,7 @@ func (sc *scratch) arenaString(b []byte) string {
 // arenaSpans copies a into memory that lives until the encode call ends.
 func (sc *scratch) arenaSpans(a []span) []span {
 	if len(sc.spansArena)+len(a) > cap(sc.spansArena) {
-		sc.spansArena = make([]span, 0, max(arenaChunk/8, len(a)))
+		sc.spansArena = make([]span, 0, max(arenaChunk/8, 2*cap(sc.spansArena), 2*len(a)))
 	}
 	start := len(sc.spansArena)
 	sc.spansArena = append(sc.spansArena, a...)

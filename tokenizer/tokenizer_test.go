@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -221,6 +222,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown normalizer", `{"normalizer": {"type": "Shout"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}`, ErrUnsupported},
 		{"unknown model", `{"model": {"type": "Magic"}}`, ErrUnsupported},
 		{"bad merge", `{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}`, nil},
+		{"sparse ids", `{"model": {"type": "WordLevel", "vocab": {"a": 2000000000}, "unk_token": "a"}}`, nil},
+		{"negative id", `{"model": {"type": "WordPiece", "vocab": {"a": -1}}}`, nil},
 		{"bad template", `{"post_processor": {"type": "TemplateProcessing", "single": "[X] $A", "pair": "$A $B", "special_tokens": {}}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}`, nil},
 	}
 	for _, tc := range tests {
@@ -248,5 +251,60 @@ func TestInvalidUTF8(t *testing.T) {
 	text, err := tk.Decode(e.IDs, false)
 	if err != nil || text != "a\uFFFDb" {
 		t.Errorf("round trip of invalid UTF-8 = %q, %v", text, err)
+	}
+}
+
+func TestEncodePairBatchWithOverflow(t *testing.T) {
+	tk := loadTiny(t, "wordpiece.json").WithTruncation(9, LongestFirst, 1)
+	pairs := make([][2]string, 64)
+	for i := range pairs {
+		pairs[i] = [2]string{strings.Repeat("the world ", 1+i%5), strings.Repeat("hello a b c ", 1+i%3)}
+	}
+	batch, err := tk.EncodePairBatch(t.Context(), pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pairs {
+		e, err := tk.EncodePair(p[0], p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(e.IDs, batch[i].IDs) || len(e.Overflowing) != len(batch[i].Overflowing) {
+			t.Fatalf("pair %d: batch %v (%d overflowing), single %v (%d)", i, batch[i].IDs, len(batch[i].Overflowing), e.IDs, len(e.Overflowing))
+		}
+		if e.Len() > 9 || e.Tokens[0] != "[CLS]" || e.SpecialTokensMask[0] != 1 || e.SequenceIDs[0] != -1 {
+			t.Fatalf("pair %d: %q", i, e.Tokens)
+		}
+	}
+}
+
+func TestLoadDirConfig(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("testdata", "tiny", "bpe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"model_max_length": 2048, "bos_token": "<|endoftext|>", "eos_token": {"content": "<|endoftext|>", "special": true},
+		"pad_token": null, "add_bos_token": false, "chat_template": "{{ messages }}"}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tk.Config()
+	if c.ModelMaxLength != 2048 || c.EOSToken != "<|endoftext|>" || c.AddBOSToken == nil || *c.AddBOSToken || c.ChatTemplate != "{{ messages }}" {
+		t.Errorf("config %+v", c)
+	}
+	eot, _ := tk.TokenToID("<|endoftext|>")
+	if ids := tk.SpecialIDs(); ids.BOS != eot || ids.EOS != eot || ids.Pad != -1 || ids.Unk != -1 {
+		t.Errorf("special ids %+v, want bos = eos = %d", ids, eot)
+	}
+	if n := tk.VocabSize(); n != eot+1 {
+		t.Errorf("vocab size %d, want %d", n, eot+1)
 	}
 }

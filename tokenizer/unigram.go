@@ -167,38 +167,38 @@ type pieceRange struct {
 	unk        bool
 }
 
-// byteTrie is a byte-wise trie with transitions in one hash map.
+// byteTrie is a byte-wise trie with transitions in one hash table.
 type byteTrie struct {
-	next   map[uint64]int32
+	next   *u64Table
 	values []int32 // per node: token id, or -1
 }
 
 func newByteTrie() *byteTrie {
-	return &byteTrie{next: make(map[uint64]int32), values: []int32{-1}}
+	return &byteTrie{next: newU64Table(64), values: []int32{-1}}
 }
 
 func (t *byteTrie) insert(s string, id int32) {
 	node := int32(0)
 	for i := 0; i < len(s); i++ {
 		k := uint64(node)<<8 | uint64(s[i])
-		c, ok := t.next[k]
+		c, ok := t.next.get(k)
 		if !ok {
-			c = int32(len(t.values))
+			c = int64(len(t.values))
 			t.values = append(t.values, -1)
-			t.next[k] = c
+			t.next.put(k, c)
 		}
-		node = c
+		node = int32(c)
 	}
 	t.values[node] = id
 }
 
 // child returns the node after byte b from node, or -1.
 func (t *byteTrie) child(node int32, b byte) int32 {
-	c, ok := t.next[uint64(node)<<8|uint64(b)]
+	c, ok := t.next.get(uint64(node)<<8 | uint64(b))
 	if !ok {
 		return -1
 	}
-	return c
+	return int32(c)
 }
 
 func (t *byteTrie) value(node int32) int32 { return t.values[node] }

@@ -20,10 +20,12 @@ type wordPiece struct {
 	// longest is the byte length of the longest vocabulary entry (without
 	// the prefix), so no longer candidate is looked up.
 	longest int
+	cache   *wordCache
 }
 
 func newWordPiece(vocab map[string]int32, unk, prefix string, maxChars int) *wordPiece {
-	m := &wordPiece{vocabMap: vocab, vocabR: invertVocab(vocab), unk: -1, unkName: unk, prefix: prefix, maxChars: maxChars}
+	m := &wordPiece{vocabMap: vocab, vocabR: invertVocab(vocab), unk: -1, unkName: unk, prefix: prefix, maxChars: maxChars,
+		cache: newWordCache(1 << 16)}
 	if id, ok := vocab[unk]; ok {
 		m.unk = id
 	}
@@ -56,6 +58,27 @@ func (m *wordPiece) tokenize(sc *scratch, p *piece, dst []modelToken) ([]modelTo
 	if s == "" {
 		return dst, nil
 	}
+	cacheable := len(s) < maxCachedWord
+	if cacheable {
+		if toks, ok := m.cache.get(s, false); ok {
+			off := int32(0)
+			for _, t := range toks {
+				dst = append(dst, modelToken{id: t.id, start: off, end: off + t.len})
+				off += t.len
+			}
+			return dst, nil
+		}
+	}
+	n0 := len(dst)
+	dst, err := m.split(s, dst)
+	if err == nil && cacheable {
+		m.cache.put(s, false, dst[n0:])
+	}
+	return dst, err
+}
+
+// split is the greedy longest-match-first search.
+func (m *wordPiece) split(s string, dst []modelToken) ([]modelToken, error) {
 	if utf8.RuneCountInString(s) > m.maxChars {
 		return m.unknown(s, dst)
 	}

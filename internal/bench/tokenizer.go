@@ -61,6 +61,10 @@ func runTokenizer(ctx context.Context, env Env, r *Report) error {
 		// tokenizers.js ignores truncation and padding from the file; so
 		// do we here, to count the same tokens.
 		tk = tk.WithTruncation(0, tokenizer.LongestFirst, 0).WithPadding(nil)
+		// One pass first, as the node scripts do, so caches are warm.
+		if _, err := tk.EncodeBatch(ctx, docs); err != nil {
+			return err
+		}
 		tokens := 0
 		single, err := Median(reps, func() error {
 			tokens = 0

@@ -73,6 +73,15 @@ const parts = [
   "▁", "Ġ", "##", "@", "#", "$", "%", "^", "&", "*", "=", "+", "|", "\\", "\"", "`", "~",
 ];
 
+// Single characters and short strings for dense random mixes: marks that
+// compose or reorder, compatibility characters, jamo, astral characters,
+// controls and special tokens.
+const chars = [..."aAbBzZ09 \t\n\r'.,!?-_/\\()[]{}<>|@#$%^&*+=~`\"", "\u00a0", "\u3000", "\u2028", "\u200b", "\u200d",
+  "\ufeff", "\u0085", "\u0301", "\u0308", "\u0328", "\u0307", "\u0903", "\u093f", "é", "ß", "İ", "ı", "Σ", "ς", "ǅ", "ﬁ",
+  "①", "½", "²", "٣", "१", "Ⅻ", "東", "京", "語", "𠀀", "한", "\u1100", "\u1161", "\u11a8", "ア", "ｱ", "Ａ", "😀", "👍", "🏽",
+  "🇫", "🇷", "\u0000", "\u0001", "\u001b", "\u007f", "\ufffd", "\ue000", "Ω", "ℕ", "▁", "Ġ", "##", "<s>", "</s>",
+  "<|endoftext|>", "[SEP]", "[CLS]", "<mask>", "<pad>", "<unk>", "<bos>", "'s", "'LL", "the", "The", "ing", "  ", "\n\n", "...", "123456"];
+
 export function corpus() {
   const out = [...seeds];
   const r = rng(20240131);
@@ -80,6 +89,13 @@ export function corpus() {
     const n = 1 + Math.floor(r() * 14);
     let s = "";
     for (let k = 0; k < n; k++) s += parts[Math.floor(r() * parts.length)];
+    out.push(s);
+  }
+  const r2 = rng(99);
+  for (let i = 0; i < 240; i++) {
+    const n = 1 + Math.floor(r2() * 12);
+    let s = "";
+    for (let k = 0; k < n; k++) s += chars[Math.floor(r2() * chars.length)];
     out.push(s);
   }
   return out;

@@ -3,7 +3,8 @@
 // The reference is the Hugging Face tokenizers library itself (Rust), through
 // the prebuilt node binding that `scripts/deps.sh tokenizers` fetches.
 //
-//   node tokenizer/testdata/genref.mjs DEPS_DIR/tokenizers tokenizer/testdata/reference
+//   make tokenizer-reference
+//   (or: node tokenizer/testdata/genref.mjs DEPS_DIR/tokenizers tokenizer/testdata/reference)
 //
 // For each tokenizer it records, over the corpus (corpus.mjs): ids and
 // character offsets with and without special tokens, pairs with type ids,
