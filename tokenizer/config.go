@@ -209,6 +209,31 @@ func (c *core) setAdded(list []addedTokenJSON) {
 	}
 }
 
+// parseSequence parses a Sequence component: the list under key, each item
+// with parse; items that parse to nothing (null) are dropped.
+func parseSequence[T comparable](m json.RawMessage, key string, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(m, &v); err != nil {
+		return nil, err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(v[key], &items); err != nil && !isNull(v[key]) {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	var zero T
+	var seq []T
+	for i, x := range items {
+		item, err := parse(x)
+		if err != nil {
+			return nil, fmt.Errorf("sequence item %d: %w", i, err)
+		}
+		if item != zero {
+			seq = append(seq, item)
+		}
+	}
+	return seq, nil
+}
+
 // typed reads the "type" field of a component.
 func typed(m json.RawMessage) (string, error) {
 	var t struct {
@@ -246,23 +271,8 @@ func parseNormalizer(m json.RawMessage) (normalizer, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var v struct {
-			Normalizers []json.RawMessage `json:"normalizers"`
-		}
-		if err := json.Unmarshal(m, &v); err != nil {
-			return nil, err
-		}
-		var seq normalizerSeq
-		for i, x := range v.Normalizers {
-			n, err := parseNormalizer(x)
-			if err != nil {
-				return nil, fmt.Errorf("sequence item %d: %w", i, err)
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(m, "normalizers", parseNormalizer)
+		return normalizerSeq(seq), err
 	case "BertNormalizer":
 		v := struct {
 			CleanText          *bool `json:"clean_text"`
@@ -401,23 +411,8 @@ func parsePreTokenizer(m json.RawMessage) (preTokenizer, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var v struct {
-			PreTokenizers []json.RawMessage `json:"pretokenizers"`
-		}
-		if err := json.Unmarshal(m, &v); err != nil {
-			return nil, err
-		}
-		var seq preTokenizerSeq
-		for i, x := range v.PreTokenizers {
-			p, err := parsePreTokenizer(x)
-			if err != nil {
-				return nil, fmt.Errorf("sequence item %d: %w", i, err)
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(m, "pretokenizers", parsePreTokenizer)
+		return preTokenizerSeq(seq), err
 	case "BertPreTokenizer":
 		return bertPreTokenizer{}, nil
 	case "Whitespace":

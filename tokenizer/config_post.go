@@ -18,23 +18,8 @@ func parsePostProcessor(m json.RawMessage) (postProcessor, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var v struct {
-			Processors []json.RawMessage `json:"processors"`
-		}
-		if err := json.Unmarshal(m, &v); err != nil {
-			return nil, err
-		}
-		var seq processorSeq
-		for i, x := range v.Processors {
-			p, err := parsePostProcessor(x)
-			if err != nil {
-				return nil, fmt.Errorf("sequence item %d: %w", i, err)
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(m, "processors", parsePostProcessor)
+		return processorSeq(seq), err
 	case "ByteLevel":
 		var v struct {
 			TrimOffsets    *bool `json:"trim_offsets"`
@@ -192,23 +177,8 @@ func parseDecoder(m json.RawMessage) (decoder, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var v struct {
-			Decoders []json.RawMessage `json:"decoders"`
-		}
-		if err := json.Unmarshal(m, &v); err != nil {
-			return nil, err
-		}
-		var seq decoderSeq
-		for i, x := range v.Decoders {
-			d, err := parseDecoder(x)
-			if err != nil {
-				return nil, fmt.Errorf("sequence item %d: %w", i, err)
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(m, "decoders", parseDecoder)
+		return decoderSeq(seq), err
 	case "ByteLevel":
 		return byteLevelDecoder{alphabet: newByteAlphabet()}, nil
 	case "Metaspace":
