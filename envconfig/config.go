@@ -101,6 +101,14 @@ func MaxLoadedModels() int { return positiveInt("RUNNER_MAX_LOADED_MODELS", 3) }
 // per model before new ones are refused at once.
 func MaxQueue() int { return positiveInt("RUNNER_MAX_QUEUE", 512) }
 
+// MaxBatchTokens returns RUNNER_MAX_BATCH_TOKENS: the most tokens, padding
+// included, in one encoder batch (default 0: the engine's default).
+func MaxBatchTokens() int { return positiveInt("RUNNER_MAX_BATCH_TOKENS", 0) }
+
+// NumThreads returns RUNNER_NUM_THREADS: ONNX Runtime's intra-op threads
+// per model (default 0: one per physical core).
+func NumThreads() int { return positiveInt("RUNNER_NUM_THREADS", 0) }
+
 // Origins returns the extra CORS origins allowed by RUNNER_ORIGINS
 // (comma-separated); localhost origins are always allowed.
 func Origins() []string {
@@ -222,6 +230,8 @@ func All() []Entry {
 		{"RUNNER_KEEP_ALIVE", KeepAlive(), "How long an idle model stays loaded: seconds or a duration, negative for ever (default 5m)"},
 		{"RUNNER_MAX_LOADED_MODELS", MaxLoadedModels(), "Most models loaded at once; idle ones are evicted least recently used first (default 3)"},
 		{"RUNNER_MAX_QUEUE", MaxQueue(), "Most requests waiting per model before new ones get 503 (default 512)"},
+		{"RUNNER_MAX_BATCH_TOKENS", MaxBatchTokens(), "Most tokens, padding included, in one embedding or classification batch (default 1024 on CPU, 16384 on GPU)"},
+		{"RUNNER_NUM_THREADS", NumThreads(), "ONNX Runtime threads per model (default: one per physical core)"},
 		{"RUNNER_ORIGINS", Origins(), "Extra allowed CORS origins, comma-separated (localhost is always allowed)"},
 		{"RUNNER_DEVICE", Device(), "Execution device: cpu, cuda or auto (default auto)"},
 		{"RUNNER_DEBUG", Debug(), "Log debug detail (1, true)"},

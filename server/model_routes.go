@@ -157,6 +157,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer s.cfg.Models.forget(ref)
 	stream := req.Stream == nil || *req.Stream
 	if !stream {
 		if _, err := s.cfg.Models.Store().Pull(r.Context(), ref, modelstore.PullOptions{}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"runner/engine"
@@ -25,6 +26,8 @@ type ModelsConfig struct {
 	MaxLoaded int
 	KeepAlive time.Duration
 	MaxQueue  int
+	// MaxBatchTokens bounds encoder batches (0: the engine's default).
+	MaxBatchTokens int
 	// AutoPull lets a request for a model not yet pulled pull it first.
 	AutoPull bool
 	// Logger receives load, unload and pull notices.
@@ -39,6 +42,11 @@ type Models struct {
 	cfg   ModelsConfig
 	log   *slog.Logger
 	sched *engine.Scheduler
+
+	mu sync.Mutex // guards names
+	// names remembers the canonical name each reference resolved to, so a
+	// request for a loaded model touches no file; pulls and deletes forget.
+	names map[string]string
 }
 
 // NewModels makes the model lender. It loads nothing until asked.
@@ -46,7 +54,7 @@ func NewModels(cfg ModelsConfig) *Models {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	m := &Models{cfg: cfg, log: cfg.Logger}
+	m := &Models{cfg: cfg, log: cfg.Logger, names: map[string]string{}}
 	m.sched = engine.NewScheduler(engine.SchedulerConfig{
 		Load:      m.load,
 		MaxLoaded: cfg.MaxLoaded,
@@ -91,15 +99,41 @@ func (m *Models) resolve(ctx context.Context, ref string) (*modelstore.Model, er
 
 // acquire resolves ref and lends its loaded model.
 func (m *Models) acquire(ctx context.Context, ref string) (*loan, error) {
-	mod, err := m.resolve(ctx, ref)
+	m.mu.Lock()
+	name, known := m.names[ref]
+	m.mu.Unlock()
+	if !known {
+		mod, err := m.resolve(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		name = mod.Name
+	}
+	lease, err := m.sched.Acquire(ctx, name)
 	if err != nil {
+		if known {
+			m.forget(ref)
+		}
 		return nil, err
 	}
-	lease, err := m.sched.Acquire(ctx, mod.Name)
-	if err != nil {
-		return nil, err
+	if !known {
+		m.mu.Lock()
+		m.names[ref] = name
+		m.mu.Unlock()
 	}
 	return &loan{loadedModel: lease.Model.(*loadedModel), lease: lease}, nil
+}
+
+// forget drops what a reference resolved to (after a pull or a delete).
+func (m *Models) forget(ref string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.names, ref)
+	for r, name := range m.names {
+		if name == ref {
+			delete(m.names, r)
+		}
+	}
 }
 
 // acquireFor lends the model for a task, or answers which tasks it does.
@@ -131,7 +165,7 @@ func (m *Models) load(ctx context.Context, name string) (engine.Model, int64, er
 		Graphs:  mod.Graphs,
 		Runtime: m.cfg.Runtime,
 		Session: m.cfg.Session,
-		Batch:   engine.BatchConfig{MaxQueue: m.cfg.MaxQueue, Logger: m.log},
+		Batch:   engine.BatchConfig{MaxQueue: m.cfg.MaxQueue, MaxBatchTokens: m.cfg.MaxBatchTokens, Logger: m.log},
 		Logger:  m.log,
 	})
 	if err != nil {
@@ -147,6 +181,8 @@ func (m *Models) unload(ctx context.Context, ref string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	m.forget(ref)
+	m.forget(mod.Name)
 	return m.sched.Unload(mod.Name), nil
 }
 

@@ -74,14 +74,15 @@ func (a *app) embeddedServer(ctx context.Context, ef *engineFlags) (*connection,
 		quiet = a.logger()
 	}
 	models := server.NewModels(server.ModelsConfig{
-		Store:     store,
-		Runtime:   rt,
-		Session:   engine.SessionOptions{Device: device, Logger: quiet},
-		MaxLoaded: envconfig.MaxLoadedModels(),
-		KeepAlive: envconfig.Forever,
-		MaxQueue:  envconfig.MaxQueue(),
-		AutoPull:  !envconfig.HFOffline(),
-		Logger:    quiet,
+		Store:          store,
+		Runtime:        rt,
+		Session:        engine.SessionOptions{Device: device, IntraOpThreads: envconfig.NumThreads(), Logger: quiet},
+		MaxLoaded:      envconfig.MaxLoadedModels(),
+		KeepAlive:      envconfig.Forever,
+		MaxQueue:       envconfig.MaxQueue(),
+		MaxBatchTokens: envconfig.MaxBatchTokens(),
+		AutoPull:       !envconfig.HFOffline(),
+		Logger:         quiet,
 	})
 	srv, err := server.New(server.Config{Version: version, Logger: quiet, Models: models})
 	if err != nil {

@@ -52,14 +52,15 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	models := server.NewModels(server.ModelsConfig{
-		Store:     store,
-		Runtime:   rt,
-		Session:   engine.SessionOptions{Device: device, Logger: log},
-		MaxLoaded: envconfig.MaxLoadedModels(),
-		KeepAlive: envconfig.KeepAlive(),
-		MaxQueue:  envconfig.MaxQueue(),
-		AutoPull:  !c.noPull && !envconfig.HFOffline(),
-		Logger:    log,
+		Store:          store,
+		Runtime:        rt,
+		Session:        engine.SessionOptions{Device: device, IntraOpThreads: envconfig.NumThreads(), Logger: log},
+		MaxLoaded:      envconfig.MaxLoadedModels(),
+		KeepAlive:      envconfig.KeepAlive(),
+		MaxQueue:       envconfig.MaxQueue(),
+		MaxBatchTokens: envconfig.MaxBatchTokens(),
+		AutoPull:       !c.noPull && !envconfig.HFOffline(),
+		Logger:         log,
 	})
 	srv, err := server.New(server.Config{
 		Version: version,

@@ -3,9 +3,9 @@ package bench
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -18,6 +18,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"runner/engine"
+	"runner/quant"
 	"runner/tokenizer"
 )
 
@@ -55,55 +56,127 @@ func benchSentences(n int, seed uint64) []string {
 
 func runEmbed(ctx context.Context, env Env, r *Report) error {
 	dir := filepath.Join(env.Fixtures, "minilm-l6-bench")
-	duration := 10 * time.Second
+	window, rounds := 4*time.Second, 5
 	if env.Quick {
-		duration = 3 * time.Second
+		window, rounds = 2*time.Second, 2
 	}
 	pool := benchSentences(4096, 1)
-
-	srv, err := startServer(ctx, env)
+	// The int8 variant: the fixture quantised as transformers.js's q8 files are.
+	work, err := os.MkdirTemp("", "runner-bench-embed-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	qdir := filepath.Join(work, "q8", "minilm-l6-bench")
+	if err := os.CopyFS(qdir, os.DirFS(dir)); err != nil {
+		return err
+	}
+	if _, err := quant.QuantizeFile(ctx, filepath.Join(qdir, "onnx", "model.onnx"), filepath.Join(qdir, "onnx", "model_quantized.onnx"),
+		quant.DefaultOptions(quant.Q8, "bert")); err != nil {
+		return fmt.Errorf("quantise the bench model: %w", err)
+	}
+	srv, err := startRunner(ctx, env, work)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	if _, err := srv.client.Embed(ctx, &api.EmbedRequest{Model: dir, Input: "warm up"}); err != nil {
-		return fmt.Errorf("runner embed: %w", err)
-	}
-	ours, err := serverThroughput(ctx, srv.client, dir, pool, duration)
+	rt, err := engine.Open(engine.Config{LibraryPath: env.ORTLibrary})
 	if err != nil {
 		return err
 	}
-	peak := srv.peakRSS()
-	p50, p99, err := serverLatency(ctx, srv.client, dir, 200)
-	if err != nil {
-		return err
-	}
+	defer rt.Close()
 
-	raw, err := rawThroughput(env, dir, pool, duration)
-	if err != nil {
-		return err
+	r.Row("variant", "system", "sentences/s (median)", "runner ÷ system")
+	for _, v := range []struct{ variant, dir, file string }{
+		{"fp32", dir, "model.onnx"}, {"q8", qdir, "model_quantized.onnx"},
+	} {
+		if err := embedVariant(ctx, env, r, srv, v.variant, v.dir, filepath.Join(v.dir, "onnx", v.file), pool, window, rounds); err != nil {
+			return fmt.Errorf("%s: %w", v.variant, err)
+		}
 	}
-	rawOne, err := rawLatency(env, dir)
-	if err != nil {
-		return err
-	}
-	tjs, tjsBatch, err := transformersJSThroughput(ctx, env, pool, duration)
-	if err != nil {
-		return err
-	}
-
-	r.Row("system", "sentences/s", "runner ÷ system")
-	r.Row("runner /api/embed, 64 clients", fmt.Sprintf("%.0f", ours), "1.00x")
-	r.Row("raw ORT, ideal batches (ceiling)", fmt.Sprintf("%.0f", raw), Ratio(ours, raw))
-	r.Row(fmt.Sprintf("transformers.js, batch %d", tjsBatch), fmt.Sprintf("%.0f", tjs), Ratio(ours, tjs))
 	if _, err := exec.LookPath("ollama"); err != nil {
-		r.Row("Ollama", "n/a", "not installed here")
+		r.Row("-", "Ollama", "n/a", "not installed here")
 	} else {
-		r.Row("Ollama", "n/a", "cannot load ONNX weights")
+		r.Row("-", "Ollama", "n/a", "cannot load ONNX weights")
 	}
-	r.Note("one sentence on an idle server: p50 %v, p99 %v; one raw batch-1 run: %v (p50 overhead %v)",
-		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), rawOne.Round(10*time.Microsecond), (p50 - rawOne).Round(10*time.Microsecond))
-	r.Note("server peak RSS during the run: %d MiB; %v per system; sentences of 3-60 words, 1-8 per request", peak>>20, duration)
+	r.Note("%d interleaved rounds of %v per system; sentences of 3-60 words, 1-8 per request; server peak RSS over both variants %d MiB",
+		rounds, window, srv.peakRSS()>>20)
+	return nil
+}
+
+// embedVariant measures one variant: the three systems take turns, round
+// after round, so that drift in the machine's speed hits each alike.
+func embedVariant(ctx context.Context, env Env, r *Report, srv *runnerServer, variant, dir, graph string, pool []string, window time.Duration, rounds int) error {
+	model := dir + ":" + variant
+	if _, err := srv.client.Embed(ctx, &api.EmbedRequest{Model: model, Input: "warm up"}); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	raw, err := newRawEmbed(dir, graph, pool)
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+	js, err := startNode(ctx, env, embedTJSScript, filepath.Dir(dir), filepath.Base(dir), variant)
+	if err != nil {
+		return err
+	}
+	defer js.close()
+	var ready struct{ Ready bool }
+	if err := js.call(map[string]any{"texts": pool}, &ready); err != nil {
+		return err
+	}
+	// Pick each peer's best setting first: the token budget of the raw
+	// loop, the batch size of transformers.js.
+	budget, jsBatch := 0, 0
+	var best float64
+	for _, b := range []int{768, 1024, 2048} {
+		if rate, err := raw.run(b, window/2); err != nil {
+			return err
+		} else if rate > best {
+			best, budget = rate, b
+		}
+	}
+	best = 0
+	for _, b := range []int{4, 8, 16, 32} {
+		var res struct{ Rate float64 }
+		if err := js.call(map[string]any{"batch": b, "seconds": window.Seconds() / 2}, &res); err != nil {
+			return err
+		} else if res.Rate > best {
+			best, jsBatch = res.Rate, b
+		}
+	}
+	var ours, rawRates, jsRates []float64
+	for range rounds {
+		rate, err := serverThroughput(ctx, srv.client, model, pool, window)
+		if err != nil {
+			return err
+		}
+		ours = append(ours, rate)
+		if rate, err = raw.run(budget, window); err != nil {
+			return err
+		}
+		rawRates = append(rawRates, rate)
+		var res struct{ Rate float64 }
+		if err := js.call(map[string]any{"batch": jsBatch, "seconds": window.Seconds()}, &res); err != nil {
+			return err
+		}
+		jsRates = append(jsRates, res.Rate)
+	}
+	o, w, j := medianFloat(ours), medianFloat(rawRates), medianFloat(jsRates)
+	r.Row(variant, "runner /api/embed, 64 clients", fmt.Sprintf("%.0f", o), "1.00x")
+	r.Row(variant, fmt.Sprintf("raw ORT, sorted batches of ≤%d tokens (ceiling)", budget), fmt.Sprintf("%.0f", w), Ratio(o, w))
+	r.Row(variant, fmt.Sprintf("transformers.js, batch %d", jsBatch), fmt.Sprintf("%.0f", j), Ratio(o, j))
+
+	p50, p99, err := serverLatency(ctx, srv.client, model, 200)
+	if err != nil {
+		return err
+	}
+	one, err := raw.latency()
+	if err != nil {
+		return err
+	}
+	r.Note("%s: one sentence on an idle server p50 %v, p99 %v; one raw batch-1 run %v (p50 overhead %v)", variant,
+		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), one.Round(10*time.Microsecond), (p50 - one).Round(10*time.Microsecond))
 	return nil
 }
 
@@ -149,82 +222,118 @@ func serverLatency(ctx context.Context, c *api.Client, model string, n int) (p50
 	return Percentile(times, 50), Percentile(times, 99), nil
 }
 
-// rawBatch is one pre-built batch for the ceiling loop.
+// rawEmbed is the ceiling: an onnxruntime_go session with no runner code,
+// fed the pool tokenised ahead, sorted by length and cut into batches.
+type rawEmbed struct {
+	sess *ort.DynamicAdvancedSession
+	encs []*tokenizer.Encoding // sorted by length
+	one  *tokenizer.Encoding   // the latency sentence
+	// plans are the batches for each token budget, built on first use.
+	plans map[int][]rawBatch
+	rng   *rand.Rand
+}
+
+// rawBatch is one pre-built batch.
 type rawBatch struct {
 	values []ort.Value
 	out    ort.Value
 	n      int
 }
 
-// rawThroughput is the ceiling: the pool tokenised ahead, sorted by length,
-// cut into batches under the same token budget as runner's, and run back
-// to back through onnxruntime_go for d.
-func rawThroughput(env Env, dir string, pool []string, d time.Duration) (float64, error) {
-	rt, err := engine.Open(engine.Config{LibraryPath: env.ORTLibrary})
-	if err != nil {
-		return 0, err
+func (b rawBatch) destroy() {
+	for _, v := range append(b.values, b.out) {
+		v.Destroy()
 	}
-	defer rt.Close()
+}
+
+func newRawEmbed(dir, graph string, pool []string) (*rawEmbed, error) {
 	tok, err := tokenizer.LoadDir(dir)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	encs, err := tok.EncodeBatch(context.Background(), pool, tokenizer.WithPaddingOption(nil))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	sort.Slice(encs, func(i, j int) bool { return encs[i].Len() < encs[j].Len() })
-	sess, err := ort.NewDynamicAdvancedSession(filepath.Join(dir, "onnx", "model.onnx"),
+	one, err := tok.Encode("how do I reset my online banking password", tokenizer.WithPaddingOption(nil))
+	if err != nil {
+		return nil, err
+	}
+	sess, err := ort.NewDynamicAdvancedSession(graph,
 		[]string{"input_ids", "attention_mask", "token_type_ids"}, []string{"last_hidden_state"}, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer sess.Destroy()
-	var batches []rawBatch
-	defer func() {
-		for _, b := range batches {
-			for _, v := range append(b.values, b.out) {
-				v.Destroy()
-			}
+	return &rawEmbed{sess: sess, encs: encs, one: one, plans: map[int][]rawBatch{}, rng: rand.New(rand.NewPCG(5, 5))}, nil
+}
+
+// newRawBatch pads encodings into input tensors and an output buffer.
+func newRawBatch(encs []*tokenizer.Encoding) (rawBatch, error) {
+	B, T := len(encs), 0
+	for _, e := range encs {
+		T = max(T, e.Len())
+	}
+	ids, mask, types := make([]int64, B*T), make([]int64, B*T), make([]int64, B*T)
+	for i, e := range encs {
+		for j, id := range e.IDs {
+			ids[i*T+j], mask[i*T+j] = int64(id), 1
 		}
-	}()
-	const budget, maxBatch = 16384, 128
-	for start := 0; start < len(encs); {
+	}
+	shape := ort.NewShape(int64(B), int64(T))
+	b := rawBatch{n: B}
+	for _, data := range [][]int64{ids, mask, types} {
+		v, err := ort.NewTensor(shape, data)
+		if err != nil {
+			b.destroy()
+			return rawBatch{}, err
+		}
+		b.values = append(b.values, v)
+	}
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(B), int64(T), 384))
+	if err != nil {
+		b.destroy()
+		return rawBatch{}, err
+	}
+	b.out = out
+	return b, nil
+}
+
+// plan cuts the sorted pool into batches under a token budget.
+func (e *rawEmbed) plan(budget int) ([]rawBatch, error) {
+	if p, ok := e.plans[budget]; ok {
+		return p, nil
+	}
+	const maxBatch = 128
+	var batches []rawBatch
+	for start := 0; start < len(e.encs); {
 		end := start + 1
-		for end < len(encs) && end-start < maxBatch && (end-start+1)*encs[end].Len() <= budget {
+		for end < len(e.encs) && end-start < maxBatch && (end-start+1)*e.encs[end].Len() <= budget {
 			end++
 		}
-		T := encs[end-1].Len()
-		B := end - start
-		ids, mask, types := make([]int64, B*T), make([]int64, B*T), make([]int64, B*T)
-		for i, e := range encs[start:end] {
-			for j, id := range e.IDs {
-				ids[i*T+j], mask[i*T+j] = int64(id), 1
-			}
-		}
-		shape := ort.NewShape(int64(B), int64(T))
-		var b rawBatch
-		for _, data := range [][]int64{ids, mask, types} {
-			v, err := ort.NewTensor(shape, data)
-			if err != nil {
-				return 0, err
-			}
-			b.values = append(b.values, v)
-		}
-		out, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(B), int64(T), 384))
+		b, err := newRawBatch(e.encs[start:end])
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		b.out, b.n = out, B
 		batches = append(batches, b)
 		start = end
 	}
-	rng := rand.New(rand.NewPCG(5, 5))
+	e.plans[budget] = batches
+	return batches, nil
+}
+
+// run embeds random batches of the plan back to back for d and returns
+// sentences per second.
+func (e *rawEmbed) run(budget int, d time.Duration) (float64, error) {
+	batches, err := e.plan(budget)
+	if err != nil {
+		return 0, err
+	}
 	done := 0
 	start := time.Now()
 	for time.Since(start) < d {
-		b := batches[rng.IntN(len(batches))]
-		if err := sess.Run(b.values, []ort.Value{b.out}); err != nil {
+		b := batches[e.rng.IntN(len(batches))]
+		if err := e.sess.Run(b.values, []ort.Value{b.out}); err != nil {
 			return 0, err
 		}
 		done += b.n
@@ -232,64 +341,21 @@ func rawThroughput(env Env, dir string, pool []string, d time.Duration) (float64
 	return float64(done) / time.Since(start).Seconds(), nil
 }
 
-// rawLatency is the median of 200 raw runs of the latency sentence alone.
-func rawLatency(env Env, dir string) (time.Duration, error) {
-	rt, err := engine.Open(engine.Config{LibraryPath: env.ORTLibrary})
+// latency is the median of 200 runs of the latency sentence alone.
+func (e *rawEmbed) latency() (time.Duration, error) {
+	b, err := newRawBatch([]*tokenizer.Encoding{e.one})
 	if err != nil {
 		return 0, err
 	}
-	defer rt.Close()
-	tok, err := tokenizer.LoadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	enc, err := tok.Encode("how do I reset my online banking password", tokenizer.WithPaddingOption(nil))
-	if err != nil {
-		return 0, err
-	}
-	T := enc.Len()
-	ids, mask, types := make([]int64, T), make([]int64, T), make([]int64, T)
-	for i, id := range enc.IDs {
-		ids[i], mask[i] = int64(id), 1
-	}
-	shape := ort.NewShape(1, int64(T))
-	var vals []ort.Value
-	for _, d := range [][]int64{ids, mask, types} {
-		v, err := ort.NewTensor(shape, d)
-		if err != nil {
-			return 0, err
-		}
-		defer v.Destroy()
-		vals = append(vals, v)
-	}
-	out, err := ort.NewEmptyTensor[float32](ort.NewShape(1, int64(T), 384))
-	if err != nil {
-		return 0, err
-	}
-	defer out.Destroy()
-	sess, err := ort.NewAdvancedSession(filepath.Join(dir, "onnx", "model.onnx"),
-		[]string{"input_ids", "attention_mask", "token_type_ids"}, []string{"last_hidden_state"}, vals, []ort.Value{out}, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer sess.Destroy()
-	return Median(200, sess.Run)
+	defer b.destroy()
+	return Median(200, func() error { return e.sess.Run(b.values, []ort.Value{b.out}) })
 }
 
-// transformersJSThroughput runs transformers.js's feature-extraction
-// pipeline over the pool for d at a few batch sizes and returns the best.
-func transformersJSThroughput(ctx context.Context, env Env, pool []string, d time.Duration) (float64, int, error) {
-	in, _ := json.Marshal(map[string]any{"texts": pool, "batches": []int{8, 32, 64}, "seconds": d.Seconds() / 3})
-	out, err := runNode(ctx, env, embedTJSScript, in, env.Fixtures, "minilm-l6-bench")
-	if err != nil {
-		return 0, 0, err
+func (e *rawEmbed) close() {
+	for _, p := range e.plans {
+		for _, b := range p {
+			b.destroy()
+		}
 	}
-	var res struct {
-		Best  float64 `json:"best"`
-		Batch int     `json:"batch"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, 0, fmt.Errorf("transformers.js output %q: %w", out, err)
-	}
-	return res.Best, res.Batch, nil
+	e.sess.Destroy()
 }

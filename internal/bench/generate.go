@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -44,7 +45,12 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 	}
 	long512 := longEnc.IDs[:min(512, len(longEnc.IDs))]
 
-	srv, err := startServer(ctx, env)
+	work, err := os.MkdirTemp("", "runner-bench-generate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	srv, err := startRunner(ctx, env, work)
 	if err != nil {
 		return err
 	}

@@ -10,25 +10,32 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ollama/ollama/api"
 )
 
 // runnerServer is `runner serve` started for a suite, on a free loopback
-// port with a fresh cache and no access to the Hub.
+// port with a fresh cache and no access to the Hub, in its own process so
+// its memory is measured apart from the load generator's.
 type runnerServer struct {
 	url    string
+	client *api.Client
 	cmd    *exec.Cmd
 	stderr bytes.Buffer
 	done   chan error
 }
 
-// startRunner starts env.Runner serve and waits until it answers.
-func startRunner(ctx context.Context, env Env, work string) (*runnerServer, error) {
+// startRunner starts env.Runner serve, with extra environment variables,
+// and waits until it answers.
+func startRunner(ctx context.Context, env Env, work string, extra ...string) (*runnerServer, error) {
 	if env.Runner == "" {
 		return nil, errors.New("RUNNER_BIN is not set: build runner first (make bench does)")
 	}
@@ -47,7 +54,9 @@ func startRunner(ctx context.Context, env Env, work string) (*runnerServer, erro
 		"HF_HUB_CACHE="+filepath.Join(work, "hub"),
 		"HF_HUB_OFFLINE=1",
 	)
+	s.cmd.Env = append(s.cmd.Env, extra...)
 	s.cmd.Stderr = &s.stderr
+	s.client = api.NewClient(&url.URL{Scheme: "http", Host: addr}, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}})
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s serve: %w", env.Runner, err)
 	}
@@ -97,6 +106,21 @@ func (s *runnerServer) post(ctx context.Context, path string, body, out any) err
 		return fmt.Errorf("%s: %s: %s", path, resp.Status, bytes.TrimSpace(data))
 	}
 	return json.Unmarshal(data, out)
+}
+
+// peakRSS returns the server's peak resident set size in bytes (Linux).
+func (s *runnerServer) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // stop interrupts the server and waits for it to exit.
