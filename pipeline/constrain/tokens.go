@@ -9,6 +9,17 @@ type Vocabulary struct {
 	tokens [][]byte
 	eos    map[int]bool
 	nodes  []trieNode
+
+	// Inside a string, most tokens are plain text; these let Mask judge
+	// them at once. plain lists the tokens with no quote, backslash or
+	// control byte whose bytes are UTF-8 once their first lead[id]
+	// continuation bytes (ending a character begun before) are set aside
+	// (they may end inside a character); chars counts the characters they
+	// begin. unplain lists every other token with bytes.
+	plain   []int32
+	lead    []uint8
+	chars   []int32
+	unplain []int32
 }
 
 // trieNode is a byte-trie node: the tokens whose bytes end here and the
@@ -41,7 +52,47 @@ func NewVocabulary(tokens [][]byte, eos []int) *Vocabulary {
 		}
 		v.nodes[at].ends = append(v.nodes[at].ends, int32(id))
 	}
+	v.lead, v.chars = make([]uint8, len(tokens)), make([]int32, len(tokens))
+	for id, b := range tokens {
+		if len(b) == 0 || v.eos[id] {
+			continue
+		}
+		if lead, chars, ok := plainText(b); ok {
+			v.plain = append(v.plain, int32(id))
+			v.lead[id], v.chars[id] = lead, chars
+		} else {
+			v.unplain = append(v.unplain, int32(id))
+		}
+	}
 	return v
+}
+
+// plainText reports whether b can sit inside a JSON string without
+// escapes, how many continuation bytes it starts with (0 to 3), and how
+// many characters it begins.
+func plainText(b []byte) (lead uint8, chars int32, ok bool) {
+	for lead < 3 && int(lead) < len(b) && b[lead]&0xC0 == 0x80 {
+		lead++
+	}
+	var f frame
+	for _, c := range b[lead:] {
+		if f.utf8Need > 0 {
+			if c < f.utf8Lo || c > f.utf8Hi {
+				return 0, 0, false
+			}
+			f.utf8Need--
+			f.utf8Lo, f.utf8Hi = 0x80, 0xBF
+			continue
+		}
+		switch {
+		case c == '"' || c == '\\' || c < 0x20:
+			return 0, 0, false
+		case c >= 0x80 && !startUTF8(&f, c):
+			return 0, 0, false
+		}
+		chars++
+	}
+	return lead, chars, true
 }
 
 func (v *Vocabulary) child(at int32, c byte) int32 {
@@ -93,6 +144,11 @@ func (t *Tokens) Mask(mask []bool) bool {
 			}
 		}
 	}
+	if len(t.m.alts) == 1 {
+		if handled, allowed := t.maskString(mask); handled {
+			return any || allowed
+		}
+	}
 	var walk func(at int32, alts []*stack)
 	walk = func(at int32, alts []*stack) {
 		for _, e := range t.v.nodes[at].edges {
@@ -129,3 +185,44 @@ func (t *Tokens) Accept(id int) error {
 // Finished reports whether the output is complete and nothing may follow
 // it but the end of the sequence.
 func (t *Tokens) Finished() bool { return t.m.Finished() }
+
+// maskString is Mask's fast path inside a string's plain text: a plain
+// token is allowed when it finishes the character in progress and fits
+// the string's length limit; the others are tried one by one. It reports
+// whether it applied (not when the output is elsewhere than in plain
+// string text) and whether it allowed any token.
+func (t *Tokens) maskString(mask []bool) (handled, allowed bool) {
+	f := t.m.alts[0].f
+	if f.kind != frameString || f.state != stringPlain {
+		return false, false
+	}
+	left := int32(-1)
+	if f.n.maxLength >= 0 {
+		left = int32(f.n.maxLength - f.count)
+	}
+	for _, id := range t.v.plain {
+		if int(id) >= len(mask) {
+			continue
+		}
+		// The token must finish the character in progress, or be made
+		// only of some of the bytes it still needs.
+		if lead := t.v.lead[id]; lead != f.utf8Need && (lead > f.utf8Need || int(lead) != len(t.v.tokens[id])) {
+			continue
+		}
+		if left >= 0 && t.v.chars[id] > left {
+			continue
+		}
+		if f.utf8Need > 0 {
+			if c := t.v.tokens[id][0]; c < f.utf8Lo || c > f.utf8Hi {
+				continue
+			}
+		}
+		mask[id], allowed = true, true
+	}
+	for _, id := range t.v.unplain {
+		if int(id) < len(mask) && t.m.Accepts(t.v.tokens[id]) {
+			mask[id], allowed = true, true
+		}
+	}
+	return true, allowed
+}
