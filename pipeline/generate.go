@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"runner/engine"
+	"runner/pipeline/constrain"
 	"runner/pipeline/sampling"
 	"runner/pipeline/textstream"
 	"runner/tokenizer"
@@ -23,6 +24,10 @@ type GenerateOptions struct {
 	// Truncate keeps the end of a prompt too long for the context instead
 	// of refusing it.
 	Truncate bool
+	// Format, when not nil, constrains the output to a grammar (Ollama's
+	// format: any JSON value, or one matching a JSON schema). Generation
+	// stops, with DoneReason "stop", as soon as the value is complete.
+	Format *constrain.Grammar
 }
 
 // GenerateStats describe a finished generation, with Ollama's counts and
@@ -86,6 +91,9 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 	}
 	for i, id := range prompt {
 		s.prompt[i] = int64(id)
+	}
+	if opts.Format != nil {
+		s.format = m.vocabulary().Constrain(opts.Format)
 	}
 	if err := m.gen.submit(ctx, s); err != nil {
 		return nil, err
@@ -172,12 +180,26 @@ func (m *Model) loadDecoder(cfg LoadConfig) error {
 			eos = append(eos, id)
 		}
 	}
+	m.eos = eos
 	m.bos = -1
 	if ids := tokenIDs(m.cfg.BOSTokenID); len(ids) > 0 {
 		m.bos = ids[0]
 	}
 	m.gen = newGenerator(engine.NewDecoder(m.sess, spec), eos, m.maxLen, cfg.Batch.MaxQueue, m.log)
 	return nil
+}
+
+// vocabulary returns the model's tokens as bytes for constrained output,
+// building it on first use.
+func (m *Model) vocabulary() *constrain.Vocabulary {
+	m.vocabOnce.Do(func() {
+		tokens := make([][]byte, m.tok.VocabSize())
+		for id := range tokens {
+			tokens[id] = m.tok.TokenBytes(id)
+		}
+		m.vocab = constrain.NewVocabulary(tokens, m.eos)
+	})
+	return m.vocab
 }
 
 // generationConfig is what generate reads from generation_config.json:

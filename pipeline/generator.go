@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"runner/engine"
+	"runner/pipeline/constrain"
 	"runner/pipeline/sampling"
 )
 
@@ -45,6 +46,8 @@ type genSeq struct {
 	sampler *sampling.Sampler
 	history []int // prompt and generated tokens, for penalties
 	maxNew  int   // 0: until EOS or the context is full
+	// format constrains the output; nil when it is free.
+	format *constrain.Tokens
 	// cancel is set by the requester when it needs no more tokens.
 	cancel atomic.Bool
 	notify chan struct{}
@@ -160,7 +163,7 @@ func (g *generator) loop() {
 			s.mu.Lock()
 			s.evalDur += took
 			s.mu.Unlock()
-			if g.ended(s) || g.push(s, s.sampler.Sample(logits[i*vocab:(i+1)*vocab], s.history, nil)) {
+			if g.ended(s) || g.push(s, s.sampler.Sample(logits[i*vocab:(i+1)*vocab], s.history, s.constraint())) {
 				leave = append(leave, i)
 			}
 		}
@@ -215,7 +218,7 @@ func (g *generator) admit(s *genSeq, batch *engine.KVCache, active []*genSeq) []
 		g.finish(s, "", err)
 		return active
 	}
-	if g.ended(s) || g.push(s, s.sampler.Sample(logits, s.history, nil)) {
+	if g.ended(s) || g.push(s, s.sampler.Sample(logits, s.history, s.constraint())) {
 		return active
 	}
 	batch.Append(c)
@@ -235,10 +238,29 @@ func (g *generator) ended(s *genSeq) bool {
 	return true
 }
 
+// constraint returns the sequence's format for the sampler, nil when the
+// output is free.
+func (s *genSeq) constraint() sampling.Constraint {
+	if s.format == nil {
+		return nil
+	}
+	return s.format
+}
+
 // push records a sampled token and reports whether the sequence is done:
-// an end-of-sequence token, the requested number of tokens, or a full
-// context.
+// an end-of-sequence token, the requested number of tokens, a full
+// context, or a complete formatted value.
 func (g *generator) push(s *genSeq, tok int) bool {
+	if s.format != nil {
+		err := errNoFormatToken
+		if tok >= 0 {
+			err = s.format.Accept(tok)
+		}
+		if err != nil {
+			g.finish(s, "", err)
+			return true
+		}
+	}
 	s.history = append(s.history, tok)
 	g.tokens.Add(1)
 	s.mu.Lock()
@@ -251,6 +273,8 @@ func (g *generator) push(s *genSeq, tok int) bool {
 		reason = "length"
 	case len(s.history) >= g.maxLen:
 		reason = "length"
+	case s.format != nil && s.format.Finished():
+		reason = "stop"
 	}
 	if !g.eos[tok] {
 		s.tokens = append(s.tokens, tok)
@@ -263,6 +287,10 @@ func (g *generator) push(s *genSeq, tok int) bool {
 	s.wake()
 	return false
 }
+
+// errNoFormatToken is the error of a sequence whose format no token of the
+// vocabulary can continue.
+var errNoFormatToken = errors.New("no token of the model's vocabulary continues the requested format")
 
 // finish marks a sequence done and wakes its requester.
 func (g *generator) finish(s *genSeq, reason string, err error) {

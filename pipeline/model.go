@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"runner/chattemplate"
 	"runner/engine"
 	"runner/onnx"
+	"runner/pipeline/constrain"
 	"runner/tokenizer"
 )
 
@@ -66,6 +68,12 @@ type Model struct {
 	templates *chattemplate.Set
 	// bos is the beginning-of-sequence id, or -1.
 	bos int
+	// eos are the end-of-sequence ids.
+	eos []int
+	// vocab is the tokens' bytes for constrained output, built on first
+	// use.
+	vocab     *constrain.Vocabulary
+	vocabOnce sync.Once
 }
 
 // Load loads a model: its configuration, tokenizer and main graph, and

@@ -69,13 +69,37 @@ func (o *openAISampling) options(m *pipeline.Model) (pipeline.GenerateOptions, e
 	if g.Sampling.Temperature < 0 || g.Sampling.Temperature > 2 || g.Sampling.TopP < 0 || g.Sampling.TopP > 1 {
 		return g, badRequest("temperature must be in [0, 2] and top_p in [0, 1]")
 	}
+	return g, o.applyResponseFormat(&g)
+}
+
+// applyResponseFormat reads OpenAI's response_format: {"type": "text"},
+// {"type": "json_object"} for any JSON object or value, or
+// {"type": "json_schema", "json_schema": {"schema": {...}}}.
+func (o *openAISampling) applyResponseFormat(g *pipeline.GenerateOptions) error {
+	if len(o.ResponseFormat) == 0 || string(o.ResponseFormat) == "null" {
+		return nil
+	}
 	var rf struct {
-		Type string `json:"type"`
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
 	}
-	if len(o.ResponseFormat) > 0 && json.Unmarshal(o.ResponseFormat, &rf) == nil && rf.Type != "" && rf.Type != "text" {
-		return g, applyFormat(&g, json.RawMessage(`"json"`))
+	if err := json.Unmarshal(o.ResponseFormat, &rf); err != nil {
+		return badRequest("invalid response_format: %v", err)
 	}
-	return g, nil
+	switch rf.Type {
+	case "", "text":
+		return nil
+	case "json_object":
+		return applyFormat(g, json.RawMessage(`{"type": "object"}`))
+	case "json_schema":
+		if rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
+			return badRequest("response_format json_schema needs json_schema.schema")
+		}
+		return applyFormat(g, rf.JSONSchema.Schema)
+	}
+	return badRequest("invalid response_format type %q: want text, json_object or json_schema", rf.Type)
 }
 
 type openAIMessage struct {

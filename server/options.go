@@ -1,12 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 
 	"runner/pipeline"
+	"runner/pipeline/constrain"
 )
 
 // generateOptions reads Ollama's options map (temperature, top_k, top_p,
@@ -93,13 +94,25 @@ func stopOption(v any) ([]string, error) {
 	return nil, fmt.Errorf("%w", badRequest("invalid option \"stop\": want a string or an array of strings, got %s", jsonType(v)))
 }
 
-// applyFormat handles the format field of generate and chat requests.
-// Constrained JSON output is not implemented yet, so asking for it is a
-// clear 400 rather than output that may not parse.
-func applyFormat(_ *pipeline.GenerateOptions, format json.RawMessage) error {
-	f := strings.TrimSpace(string(format))
-	if f == "" || f == "null" || f == `""` {
+// applyFormat reads the format field of generate and chat requests:
+// absent, null or "" leaves the output free; "json" asks for any JSON
+// value; an object is a JSON schema the output must match. Anything else,
+// or a schema runner cannot enforce, is a 400.
+func applyFormat(opts *pipeline.GenerateOptions, format json.RawMessage) error {
+	f := bytes.TrimSpace(format)
+	switch {
+	case len(f) == 0 || string(f) == "null" || string(f) == `""`:
+		return nil
+	case string(f) == `"json"`:
+		opts.Format = constrain.JSON()
+		return nil
+	case f[0] == '{':
+		g, err := constrain.Schema(f)
+		if err != nil {
+			return badRequest("invalid format: %v", err)
+		}
+		opts.Format = g
 		return nil
 	}
-	return badRequest("format %s is not supported yet: runner cannot constrain output to JSON", f)
+	return badRequest(`invalid format %s: want "json" or a JSON schema object`, f)
 }

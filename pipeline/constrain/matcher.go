@@ -79,8 +79,8 @@ type frame struct {
 
 	// string frames: raw bytes of a free key, and the UTF-8 continuation
 	// bytes still expected with the range the next one must fall in.
-	key          string
-	utf8Need     uint8
+	key            string
+	utf8Need       uint8
 	utf8Lo, utf8Hi byte
 
 	// object frames

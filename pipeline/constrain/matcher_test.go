@@ -112,22 +112,22 @@ func TestSchemaAcceptsAndRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for doc, want := range map[string]bool{
-		`{"name":"Ann","age":3,"tags":["a"]}`:                                                        true,
+		`{"name":"Ann","age":3,"tags":["a"]}`: true,
 		`{"tags": ["a","b"], "age": -4, "name": "Bo", "nick": null, "pet": {"kind": "dog", "age": 2}}`: true,
-		`{"name":"Ann","age":3,"tags":["a"],"score":1.5e2,"member":false,"nick":"x","level":3}`:      true,
-		`{"name":"Ann","age":3}`:                                    false, // tags is required
-		`{"name":"","age":3,"tags":["a"]}`:                          false, // minLength
-		`{"name":"Ann Annabelle Smith","age":3,"tags":["a"]}`:       false, // maxLength
-		`{"name":"Ann","age":3.5,"tags":["a"]}`:                     false, // integer
-		`{"name":"Ann","age":3,"tags":[]}`:                          false, // minItems
-		`{"name":"Ann","age":3,"tags":["a","b","c","d"]}`:           false, // maxItems
-		`{"name":"Ann","age":3,"tags":["a"],"extra":1}`:             false, // no additional keys
-		`{"name":"Ann","age":3,"tags":["a"],"name":"B"}`:            false, // a key twice
-		`{"name":"Ann","age":3,"tags":["a"],"pet":{"kind":"cow"}}`:  false, // enum
-		`{"name":"Ann","age":3,"tags":["a"],"pet":{"age":1}}`:       false, // pet's kind is required
-		`{"name":"Ann","age":3,"tags":["a"],"level":30}`:            false, // const
-		`{"name":"Ann","age":3,"tags":["a"],"member":"yes"}`:        false, // boolean
-		`["name"]`:                                                  false,
+		`{"name":"Ann","age":3,"tags":["a"],"score":1.5e2,"member":false,"nick":"x","level":3}`:        true,
+		`{"name":"Ann","age":3}`:                                   false, // tags is required
+		`{"name":"","age":3,"tags":["a"]}`:                         false, // minLength
+		`{"name":"Ann Annabelle Smith","age":3,"tags":["a"]}`:      false, // maxLength
+		`{"name":"Ann","age":3.5,"tags":["a"]}`:                    false, // integer
+		`{"name":"Ann","age":3,"tags":[]}`:                         false, // minItems
+		`{"name":"Ann","age":3,"tags":["a","b","c","d"]}`:          false, // maxItems
+		`{"name":"Ann","age":3,"tags":["a"],"extra":1}`:            false, // no additional keys
+		`{"name":"Ann","age":3,"tags":["a"],"name":"B"}`:           false, // a key twice
+		`{"name":"Ann","age":3,"tags":["a"],"pet":{"kind":"cow"}}`: false, // enum
+		`{"name":"Ann","age":3,"tags":["a"],"pet":{"age":1}}`:      false, // pet's kind is required
+		`{"name":"Ann","age":3,"tags":["a"],"level":30}`:           false, // const
+		`{"name":"Ann","age":3,"tags":["a"],"member":"yes"}`:       false, // boolean
+		`["name"]`: false,
 	} {
 		if got := matches(g, doc); got != want {
 			t.Errorf("%s: matches = %v, want %v", doc, got, want)

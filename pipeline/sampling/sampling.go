@@ -56,6 +56,7 @@ type Sampler struct {
 	// scratch, reused between calls
 	cands  []candidate
 	counts map[int]int
+	mask   []bool
 }
 
 type candidate struct {
@@ -75,18 +76,62 @@ func New(opts Options) *Sampler {
 	return &Sampler{opts: opts, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), counts: map[int]int{}}
 }
 
+// Constraint limits which tokens may come next, for output that must
+// follow a format.
+type Constraint interface {
+	// Allows reports whether token id may come next.
+	Allows(id int) bool
+	// Mask sets mask[id] for every token that may come next, clears the
+	// rest, and reports whether any may.
+	Mask(mask []bool) bool
+}
+
+// maxRefusals is how many of the sampler's picks a constraint may refuse,
+// each taken out and the pick redone, before the sampler asks it for every
+// allowed token instead.
+const maxRefusals = 8
+
 // Sample returns the next token id given the logits of the last position
-// (modified in place by penalties) and the tokens so far (prompt and
-// generated) for the penalties. allowed, when not nil, restricts the choice
-// to tokens it accepts (constrained output).
-func (s *Sampler) Sample(logits []float32, history []int, allowed func(id int) bool) int {
+// (modified in place: penalties, and refused tokens set to -Inf) and the
+// tokens so far (prompt and generated) for the penalties. A constraint,
+// when not nil, limits the choice to tokens it allows; -1 means it allows
+// none.
+//
+// Under a constraint the sampler picks as usual and asks whether the pick
+// is allowed, which is cheap and almost always true for a model that
+// follows its prompt; after a few refusals it computes the whole set of
+// allowed tokens and picks among them.
+func (s *Sampler) Sample(logits []float32, history []int, c Constraint) int {
 	s.penalise(logits, history)
+	if c == nil {
+		return s.pick(logits, nil)
+	}
+	for range maxRefusals {
+		id := s.pick(logits, nil)
+		if c.Allows(id) {
+			return id
+		}
+		logits[id] = float32(math.Inf(-1))
+	}
+	if cap(s.mask) < len(logits) {
+		s.mask = make([]bool, len(logits))
+	}
+	mask := s.mask[:len(logits)]
+	if !c.Mask(mask) {
+		return -1
+	}
+	return s.pick(logits, func(id int) bool { return mask[id] })
+}
+
+// pick chooses a token from penalised logits, among those allowed accepts
+// when it is not nil.
+func (s *Sampler) pick(logits []float32, allowed func(id int) bool) int {
 	if s.opts.Temperature <= 0 {
 		return argmax(logits, allowed)
 	}
 	c := s.candidates(logits, allowed)
 	if len(c) == 0 {
-		return argmax(logits, nil)
+		return argmax(logits, allowed)
 	}
 	if k := s.opts.TopK; k > 0 && k < len(c) {
 		c = topK(c, k)

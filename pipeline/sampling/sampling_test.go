@@ -20,9 +20,66 @@ func TestGreedyPicksLargestAndIgnoresSeed(t *testing.T) {
 	if got := s.Sample([]float32{0.1, 3, -2, 3}, nil, nil); got != 1 {
 		t.Fatalf("greedy = %d, want 1 (first of the tied maxima)", got)
 	}
-	allowed := func(id int) bool { return id != 1 }
-	if got := s.Sample([]float32{0.1, 3, -2, 3}, nil, allowed); got != 3 {
+	if got := s.Sample([]float32{0.1, 3, -2, 3}, nil, allowOnly(0, 2, 3)); got != 3 {
 		t.Fatalf("greedy with 1 disallowed = %d, want 3", got)
+	}
+}
+
+// allowSet is a Constraint that allows a fixed set of tokens and counts
+// how it was asked.
+type allowSet struct {
+	ids           map[int]bool
+	allows, masks int
+}
+
+func allowOnly(ids ...int) *allowSet {
+	a := &allowSet{ids: map[int]bool{}}
+	for _, id := range ids {
+		a.ids[id] = true
+	}
+	return a
+}
+
+func (a *allowSet) Allows(id int) bool { a.allows++; return a.ids[id] }
+
+func (a *allowSet) Mask(mask []bool) bool {
+	a.masks++
+	any := false
+	for id := range mask {
+		mask[id] = a.ids[id]
+		any = any || mask[id]
+	}
+	return any
+}
+
+func TestConstrainedSampling(t *testing.T) {
+	// The allowed tokens are the least likely: the sampler gives up
+	// asking pick by pick and masks.
+	logits := make([]float32, 40)
+	for i := range logits {
+		logits[i] = float32(i)
+	}
+	for _, temp := range []float32{0, 0.8} {
+		s := New(Options{Temperature: temp, Seed: seed(7)})
+		counts := map[int]int{}
+		for range 200 {
+			c := allowOnly(0, 1)
+			counts[s.Sample(append([]float32(nil), logits...), nil, c)]++
+			if c.masks != 1 {
+				t.Fatalf("temperature %v: Mask called %d times, want 1", temp, c.masks)
+			}
+		}
+		if counts[0]+counts[1] != 200 || temp == 0 && counts[1] != 200 || temp > 0 && counts[0] == 0 {
+			t.Fatalf("temperature %v: picks %v, want only 0 and 1 (only 1 when greedy)", temp, counts)
+		}
+	}
+	// A likely allowed token needs no mask.
+	c := allowOnly(39)
+	if got := New(Options{Temperature: 0}).Sample(append([]float32(nil), logits...), nil, c); got != 39 || c.masks != 0 || c.allows != 1 {
+		t.Fatalf("got %d after %d Allows and %d Masks, want 39 after 1 and 0", got, c.allows, c.masks)
+	}
+	if got := New(Options{Temperature: 1}).Sample(append([]float32(nil), logits...), nil, allowOnly()); got != -1 {
+		t.Fatalf("nothing allowed: got %d, want -1", got)
 	}
 }
 
