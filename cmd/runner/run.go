@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ type runCmd struct {
 	engine  engineFlags
 	verbose bool
 	system  string
+	format  string
 }
 
 func (c *runCmd) Name() string { return "run" }
@@ -34,8 +36,13 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 	c.engine.register(fs)
 	fs.BoolVar(&c.verbose, "verbose", false, "print timings and tokens/s after each answer")
 	fs.StringVar(&c.system, "system", "", "system prompt")
+	fs.StringVar(&c.format, "format", "", `answer format: "json", a JSON schema, or @FILE holding one`)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	format, err := readFormat(c.format)
+	if err != nil {
+		return usageError{err}
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -58,7 +65,7 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 	if !slices.Contains(show.Capabilities, model.CapabilityCompletion) {
 		return fmt.Errorf("%s does not generate text (it supports %v); try `runner embed` or `runner classify`", name, show.Capabilities)
 	}
-	s := &chatSession{app: c.app, conn: conn, model: name, verbose: c.verbose, raw: show.Template == ""}
+	s := &chatSession{app: c.app, conn: conn, model: name, verbose: c.verbose, raw: show.Template == "", format: format}
 	if c.system != "" {
 		s.history = append(s.history, api.Message{Role: "system", Content: c.system})
 	}
@@ -85,7 +92,29 @@ type chatSession struct {
 	verbose bool
 	// raw models have no chat template: prompts go to /api/generate as is.
 	raw     bool
+	format  json.RawMessage
 	history []api.Message
+}
+
+// readFormat turns --format into a request's format field: "json", a JSON
+// schema given inline, or @PATH naming a file that holds one.
+func readFormat(flag string) (json.RawMessage, error) {
+	switch {
+	case flag == "":
+		return nil, nil
+	case flag == "json":
+		return json.RawMessage(`"json"`), nil
+	case strings.HasPrefix(flag, "@"):
+		b, err := os.ReadFile(flag[1:])
+		if err != nil {
+			return nil, fmt.Errorf("--format: %w", err)
+		}
+		flag = string(b)
+	}
+	if !json.Valid([]byte(flag)) || !strings.HasPrefix(strings.TrimSpace(flag), "{") {
+		return nil, fmt.Errorf(`--format must be "json", a JSON schema object, or @FILE holding one`)
+	}
+	return json.RawMessage(flag), nil
 }
 
 // ask sends one user turn and streams the answer to stdout.
@@ -94,7 +123,7 @@ func (s *chatSession) ask(ctx context.Context, prompt string) error {
 	var m api.Metrics
 	var err error
 	if s.raw {
-		err = s.conn.Generate(ctx, &api.GenerateRequest{Model: s.model, Prompt: prompt, Raw: true}, func(r api.GenerateResponse) error {
+		err = s.conn.Generate(ctx, &api.GenerateRequest{Model: s.model, Prompt: prompt, Raw: true, Format: s.format}, func(r api.GenerateResponse) error {
 			fmt.Fprint(s.app.stdout, r.Response)
 			answer.WriteString(r.Response)
 			m = r.Metrics
@@ -102,7 +131,7 @@ func (s *chatSession) ask(ctx context.Context, prompt string) error {
 		})
 	} else {
 		msgs := append(slices.Clone(s.history), api.Message{Role: "user", Content: prompt})
-		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs}, func(r api.ChatResponse) error {
+		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs, Format: s.format}, func(r api.ChatResponse) error {
 			fmt.Fprint(s.app.stdout, r.Message.Content)
 			answer.WriteString(r.Message.Content)
 			m = r.Metrics
