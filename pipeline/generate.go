@@ -24,6 +24,18 @@ type GenerateOptions struct {
 	// Truncate keeps the end of a prompt too long for the context instead
 	// of refusing it.
 	Truncate bool
+	// Shift lets a generation that fills the context go on: it drops the
+	// older half of the tokens after the first Keep and continues, as
+	// Ollama's shift does. Without it a full context ends generation with
+	// DoneReason "length". MaxTokens is then at most ten contexts' worth.
+	Shift bool
+	// Keep is how many tokens at the start of the prompt a shift keeps
+	// (Ollama's num_keep).
+	Keep int
+	// ContextLength caps the tokens (prompt and generated) this generation
+	// holds at once (Ollama's num_ctx); 0, or more than the model's, is
+	// the model's context length.
+	ContextLength int
 	// Format, when not nil, constrains the output to a grammar (Ollama's
 	// format: any JSON value, or one matching a JSON schema). Generation
 	// stops, with DoneReason "stop", as soon as the value is complete.
@@ -70,9 +82,13 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 	if len(prompt) == 0 {
 		return nil, badRequest("the prompt is empty")
 	}
-	if limit := m.maxLen - 1; len(prompt) > limit {
+	maxLen := m.maxLen
+	if opts.ContextLength > 0 && opts.ContextLength < maxLen {
+		maxLen = max(opts.ContextLength, 2)
+	}
+	if limit := maxLen - 1; len(prompt) > limit {
 		if !opts.Truncate {
-			return nil, badRequest("the prompt is %d tokens; the model's context is %d", len(prompt), m.maxLen)
+			return nil, badRequest("the prompt is %d tokens; the context is %d", len(prompt), maxLen)
 		}
 		// Keep the end of the prompt, and the leading BOS if there is one.
 		keep := append([]int(nil), prompt[len(prompt)-limit:]...)
@@ -88,6 +104,12 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 		history: append(make([]int, 0, len(prompt)+64), prompt...),
 		maxNew:  opts.MaxTokens,
 		notify:  make(chan struct{}, 1),
+		shift:   opts.Shift,
+		keep:    opts.Keep,
+		maxLen:  maxLen,
+	}
+	if limit := 10 * maxLen; s.shift && (s.maxNew <= 0 || s.maxNew > limit) {
+		s.maxNew = limit
 	}
 	for i, id := range prompt {
 		s.prompt[i] = int64(id)
@@ -185,7 +207,7 @@ func (m *Model) loadDecoder(cfg LoadConfig) error {
 	if ids := tokenIDs(m.cfg.BOSTokenID); len(ids) > 0 {
 		m.bos = ids[0]
 	}
-	m.gen = newGenerator(engine.NewDecoder(m.sess, spec), eos, m.maxLen, cfg.Batch.MaxQueue, m.log)
+	m.gen = newGenerator(engine.NewDecoder(m.sess, spec), eos, cfg.Batch.MaxQueue, m.log)
 	return nil
 }
 

@@ -188,3 +188,39 @@ func TestChatMatchesTransformersJS(t *testing.T) {
 		}
 	}
 }
+
+// A generation that fills its context shifts it (keeping the first tokens,
+// dropping the older half of the rest) and goes on; what it generates after
+// the shift is what the model generates from the shifted tokens afresh.
+func TestGenerateShiftsFullContext(t *testing.T) {
+	m := loadFixture(t, fixtures.TinyLlama)
+	prompt, _ := m.EncodePrompt("Once upon a time, in a land far away, there lived a king who", true)
+	const ctxLen, keep = 32, 4
+	base := pipeline.GenerateOptions{Sampling: greedy.Sampling, MaxTokens: 40, ContextLength: ctxLen, Keep: keep}
+
+	noShift, _ := generated(t, m, prompt, base)
+	if want := ctxLen - len(prompt); len(noShift) != want {
+		t.Fatalf("without shift: %d tokens, want %d (the context is full)", len(noShift), want)
+	}
+
+	shifting := base
+	shifting.Shift = true
+	got, _ := generated(t, m, prompt, shifting)
+	if len(got) != base.MaxTokens {
+		t.Fatalf("with shift: %d tokens, want %d", len(got), base.MaxTokens)
+	}
+	if !slices.Equal(got[:len(noShift)], noShift) {
+		t.Fatalf("before the shift: %v, want %v", got[:len(noShift)], noShift)
+	}
+	// At the shift the history is prompt+noShift (ctxLen tokens); it keeps
+	// the first keep and the newest half.
+	history := append(slices.Clone(prompt), noShift...)
+	discard := (ctxLen - keep) / 2
+	shifted := append(slices.Clone(history[:keep]), history[keep+discard:]...)
+	// Until the context fills again (and shifts a second time).
+	after := pipeline.GenerateOptions{Sampling: greedy.Sampling, MaxTokens: ctxLen - len(shifted)}
+	want, _ := generated(t, m, shifted, after)
+	if next := got[len(noShift):][:len(want)]; !slices.Equal(next, want) {
+		t.Fatalf("after the shift: %v, want %v", next, want)
+	}
+}

@@ -23,7 +23,6 @@ import (
 type generator struct {
 	dec      *engine.Decoder
 	eos      map[int]bool
-	maxLen   int
 	maxBatch int
 	maxQueue int
 	log      *slog.Logger
@@ -35,7 +34,7 @@ type generator struct {
 	queued  atomic.Int64
 
 	// counters for /metrics
-	tokens, promptTokens, steps atomic.Int64
+	tokens, promptTokens, steps, shifts atomic.Int64
 }
 
 // genSeq is one sequence being generated. The generator goroutine writes
@@ -46,8 +45,16 @@ type genSeq struct {
 	sampler *sampling.Sampler
 	history []int // prompt and generated tokens, for penalties
 	maxNew  int   // 0: until EOS or the context is full
+	maxLen  int   // the context length: prompt and generated tokens
 	// format constrains the output; nil when it is free.
 	format *constrain.Tokens
+	// shift lets a full context drop old tokens and go on instead of
+	// ending; keep is how many tokens at the start it never drops.
+	shift bool
+	keep  int
+	// reprefill marks a sequence whose context was just shifted: it
+	// leaves the batch and is prefilled again from prompt.
+	reprefill bool
 	// cancel is set by the requester when it needs no more tokens.
 	cancel atomic.Bool
 	notify chan struct{}
@@ -62,11 +69,10 @@ type genSeq struct {
 	evalDur   time.Duration
 }
 
-func newGenerator(dec *engine.Decoder, eos []int, maxLen, maxQueue int, log *slog.Logger) *generator {
+func newGenerator(dec *engine.Decoder, eos []int, maxQueue int, log *slog.Logger) *generator {
 	g := &generator{
 		dec:      dec,
 		eos:      map[int]bool{},
-		maxLen:   maxLen,
 		maxBatch: 16,
 		maxQueue: maxQueue,
 		log:      log,
@@ -170,13 +176,22 @@ func (g *generator) loop() {
 		if len(leave) > 0 {
 			batch.Remove(leave...)
 			kept := active[:0]
+			var shifted []*genSeq
 			for i, s := range active {
-				if !slices.Contains(leave, i) {
+				switch {
+				case !slices.Contains(leave, i):
 					kept = append(kept, s)
+				case s.reprefill:
+					shifted = append(shifted, s)
 				}
 			}
 			clear(active[len(kept):])
 			active = kept
+			// Sequences whose context was shifted prefill what they kept
+			// and rejoin.
+			for _, s := range shifted {
+				active = g.admit(s, batch, active)
+			}
 		}
 	}
 }
@@ -192,37 +207,48 @@ func (g *generator) step(batch *engine.KVCache, tokens [][]int64) (logits []floa
 	return g.dec.Step(context.Background(), batch, tokens)
 }
 
-// admit prefills a new sequence on its own, samples its first token and,
-// unless that ends it, adds it to the batch.
+// admit prefills a sequence on its own (a new one, or one whose context
+// was shifted), samples its next token and, unless that ends it, adds it to
+// the batch.
 func (g *generator) admit(s *genSeq, batch *engine.KVCache, active []*genSeq) []*genSeq {
-	c := g.dec.NewCache()
-	if err := c.AddEmptyRows(1); err != nil {
-		g.finish(s, "", err)
-		return active
-	}
-	start := time.Now()
-	g.promptTokens.Add(int64(len(s.prompt)))
-	logits, err := func() (l []float32, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				g.log.Error("panic in prefill", "panic", p, "stack", string(debug.Stack()))
-				err = errors.New("internal error in prefill")
-			}
+	for {
+		c := g.dec.NewCache()
+		if err := c.AddEmptyRows(1); err != nil {
+			g.finish(s, "", err)
+			return active
+		}
+		start := time.Now()
+		g.promptTokens.Add(int64(len(s.prompt)))
+		logits, err := func() (l []float32, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					g.log.Error("panic in prefill", "panic", p, "stack", string(debug.Stack()))
+					err = errors.New("internal error in prefill")
+				}
+			}()
+			return g.dec.Step(s.ctx, c, [][]int64{s.prompt})
 		}()
-		return g.dec.Step(s.ctx, c, [][]int64{s.prompt})
-	}()
-	s.mu.Lock()
-	s.promptDur = time.Since(start)
-	s.mu.Unlock()
-	if err != nil {
-		g.finish(s, "", err)
-		return active
+		s.mu.Lock()
+		if s.reprefill {
+			s.evalDur += time.Since(start)
+		} else {
+			s.promptDur = time.Since(start)
+		}
+		s.mu.Unlock()
+		s.reprefill = false
+		if err != nil {
+			g.finish(s, "", err)
+			return active
+		}
+		if g.ended(s) || g.push(s, s.sampler.Sample(logits, s.history, s.constraint())) {
+			if s.reprefill {
+				continue // the context filled at once: prefill what was kept
+			}
+			return active
+		}
+		batch.Append(c)
+		return append(active, s)
 	}
-	if g.ended(s) || g.push(s, s.sampler.Sample(logits, s.history, s.constraint())) {
-		return active
-	}
-	batch.Append(c)
-	return append(active, s)
 }
 
 // ended finishes a sequence whose requester has gone or asked to stop.
@@ -247,9 +273,10 @@ func (s *genSeq) constraint() sampling.Constraint {
 	return s.format
 }
 
-// push records a sampled token and reports whether the sequence is done:
-// an end-of-sequence token, the requested number of tokens, a full
-// context, or a complete formatted value.
+// push records a sampled token and reports whether the sequence leaves the
+// batch: done (an end-of-sequence token, the requested number of tokens, a
+// full context it may not shift, or a complete formatted value), or with
+// its context shifted (reprefill set) to be prefilled again.
 func (g *generator) push(s *genSeq, tok int) bool {
 	if s.format != nil {
 		err := errNoFormatToken
@@ -271,8 +298,18 @@ func (g *generator) push(s *genSeq, tok int) bool {
 		reason = "stop"
 	case s.maxNew > 0 && s.generated >= s.maxNew:
 		reason = "length"
-	case len(s.history) >= g.maxLen:
-		reason = "length"
+	case len(s.history) >= s.maxLen:
+		if s.shift {
+			s.history = shiftContext(s.history, s.keep, s.maxLen)
+			s.prompt = s.prompt[:0]
+			for _, id := range s.history {
+				s.prompt = append(s.prompt, int64(id))
+			}
+			s.reprefill = true
+			g.shifts.Add(1)
+		} else {
+			reason = "length"
+		}
 	case s.format != nil && s.format.Finished():
 		reason = "stop"
 	}
@@ -285,7 +322,17 @@ func (g *generator) push(s *genSeq, tok int) bool {
 		return true
 	}
 	s.wake()
-	return false
+	return s.reprefill
+}
+
+// shiftContext makes room in a full context as Ollama does: it keeps the
+// first keep tokens (the start of the prompt, such as a system message),
+// drops half of the rest, oldest first, and keeps the newest.
+func shiftContext(history []int, keep, maxLen int) []int {
+	keep = max(0, min(keep, len(history)-2))
+	discard := max((maxLen-keep)/2, 1)
+	discard = min(discard, len(history)-keep-1)
+	return append(history[:keep:keep], history[keep+discard:]...)
 }
 
 // errNoFormatToken is the error of a sequence whose format no token of the

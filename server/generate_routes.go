@@ -60,20 +60,32 @@ func metrics(start time.Time, load time.Duration, st *pipeline.GenerateStats) ap
 	}
 }
 
+// generation are the fields of Ollama's generate and chat requests that
+// shape a generation.
+type generation struct {
+	model           string
+	options         map[string]any
+	truncate, shift *bool
+	format          json.RawMessage
+}
+
 // startGeneration lends a model that generates and reads the request's
-// options, truncate and format over its defaults. The caller releases the
-// loan.
-func (s *Server) startGeneration(r *http.Request, model string, options map[string]any, truncate *bool, format json.RawMessage) (*loan, pipeline.GenerateOptions, error) {
-	l, err := s.cfg.Models.acquireFor(r.Context(), model, pipeline.TaskGenerate)
+// options, truncate, shift and format over its defaults. The caller
+// releases the loan.
+func (s *Server) startGeneration(r *http.Request, g generation) (*loan, pipeline.GenerateOptions, error) {
+	l, err := s.cfg.Models.acquireFor(r.Context(), g.model, pipeline.TaskGenerate)
 	if err != nil {
 		return nil, pipeline.GenerateOptions{}, err
 	}
-	opts, err := generateOptions(l.Model, options)
-	if err == nil && truncate != nil {
-		opts.Truncate = *truncate
+	opts, err := generateOptions(l.Model, g.options)
+	if err == nil && g.truncate != nil {
+		opts.Truncate = *g.truncate
+	}
+	if err == nil && g.shift != nil {
+		opts.Shift = *g.shift
 	}
 	if err == nil {
-		err = applyFormat(&opts, format)
+		err = applyFormat(&opts, g.format)
 	}
 	if err != nil {
 		l.release(nil)
@@ -106,7 +118,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, http.StatusOK, api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: reason})
 	}
-	l, opts, err := s.startGeneration(r, req.Model, req.Options, req.Truncate, req.Format)
+	l, opts, err := s.startGeneration(r, generation{model: req.Model, options: req.Options, truncate: req.Truncate, shift: req.Shift, format: req.Format})
 	if err != nil {
 		return err
 	}
@@ -248,7 +260,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, opts, err := s.startGeneration(r, req.Model, req.Options, req.Truncate, req.Format)
+	l, opts, err := s.startGeneration(r, generation{model: req.Model, options: req.Options, truncate: req.Truncate, shift: req.Shift, format: req.Format})
 	if err != nil {
 		return err
 	}

@@ -210,3 +210,25 @@ func TestOpenAIChat(t *testing.T) {
 		t.Fatalf("completions: %d %s", status, resp)
 	}
 }
+
+// A context smaller than prompt plus answer shifts by default and ends
+// with done_reason "length" when shift is false, as in Ollama.
+func TestGenerateContextShift(t *testing.T) {
+	h := startServer(t, nil)
+	run := func(shift *bool) api.GenerateResponse {
+		var final api.GenerateResponse
+		err := h.client.Generate(context.Background(), &api.GenerateRequest{Model: llama, Prompt: "Once upon a time", Raw: true, Shift: shift,
+			Options: map[string]any{"temperature": 0, "num_predict": 40, "num_ctx": 24}}, func(r api.GenerateResponse) error { final = r; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return final
+	}
+	if r := run(nil); r.EvalCount != 40 || r.DoneReason != "length" {
+		t.Fatalf("shifting: %d tokens, done_reason %q; want 40, length", r.EvalCount, r.DoneReason)
+	}
+	no := false
+	if r := run(&no); r.PromptEvalCount+r.EvalCount != 24 || r.DoneReason != "length" {
+		t.Fatalf("without shift: %d+%d tokens, done_reason %q; want 24 in all, length", r.PromptEvalCount, r.EvalCount, r.DoneReason)
+	}
+}

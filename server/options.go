@@ -10,13 +10,17 @@ import (
 	"runner/pipeline/constrain"
 )
 
+// defaultKeep is Ollama's default num_keep: the tokens at the start of the
+// prompt that a context shift keeps.
+const defaultKeep = 4
+
 // generateOptions reads Ollama's options map (temperature, top_k, top_p,
 // min_p, repeat_penalty, repeat_last_n, presence_penalty,
-// frequency_penalty, seed, num_predict, stop) over the model's defaults.
-// Options that only matter to llama.cpp (num_ctx, num_gpu, num_thread...)
-// are accepted and ignored; a wrong type is a 400.
+// frequency_penalty, seed, num_predict, num_keep, num_ctx, stop) over the
+// model's defaults. Options that only matter to llama.cpp (num_gpu,
+// num_thread...) are accepted and ignored; a wrong type is a 400.
 func generateOptions(m *pipeline.Model, opts map[string]any) (pipeline.GenerateOptions, error) {
-	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true}
+	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true, Shift: true, Keep: defaultKeep}
 	for k, v := range opts {
 		var err error
 		switch k {
@@ -44,6 +48,10 @@ func generateOptions(m *pipeline.Model, opts map[string]any) (pipeline.GenerateO
 			}
 		case "num_predict":
 			g.MaxTokens, err = intOption(k, v)
+		case "num_keep":
+			g.Keep, err = intOption(k, v)
+		case "num_ctx":
+			g.ContextLength, err = intOption(k, v)
 		case "stop":
 			g.Stop, err = stopOption(v)
 		}

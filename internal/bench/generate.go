@@ -56,12 +56,15 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 	}
 	defer srv.stop()
 	greedy := map[string]any{"temperature": 0, "num_predict": newTokens}
-	one := func(prompt string, opts map[string]any) (api.GenerateResponse, error) {
+	formatted := func(prompt string, opts map[string]any, format json.RawMessage) (api.GenerateResponse, error) {
 		var final api.GenerateResponse
 		no := false
-		err := srv.client.Generate(ctx, &api.GenerateRequest{Model: dir, Prompt: prompt, Raw: true, Options: opts, Stream: &no},
+		err := srv.client.Generate(ctx, &api.GenerateRequest{Model: dir, Prompt: prompt, Raw: true, Options: opts, Stream: &no, Format: format},
 			func(g api.GenerateResponse) error { final = g; return nil })
 		return final, err
+	}
+	one := func(prompt string, opts map[string]any) (api.GenerateResponse, error) {
+		return formatted(prompt, opts, nil)
 	}
 	if _, err := one("warm up", greedy); err != nil {
 		return fmt.Errorf("runner generate: %w", err)
@@ -75,6 +78,17 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 		decodeRates = append(decodeRates, float64(g.EvalCount)/g.EvalDuration.Seconds())
 	}
 	ours := medianFloat(decodeRates)
+
+	// The same under format "json": constrained sampling's cost per token.
+	var jsonRates []float64
+	for range reps {
+		g, err := formatted(short, greedy, json.RawMessage(`"json"`))
+		if err != nil {
+			return err
+		}
+		jsonRates = append(jsonRates, float64(g.EvalCount)/g.EvalDuration.Seconds())
+	}
+	constrained := medianFloat(jsonRates)
 
 	// Time to first token: a 512-token prompt, one token out.
 	longText, err := tok.Decode(long512, true)
@@ -138,6 +152,7 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 	r.Row("decode tokens/s, batch 1 vs raw ORT loop", fmt.Sprintf("%.1f", ours), fmt.Sprintf("%.1f", rawRate), Ratio(ours, rawRate))
 	r.Row("decode tokens/s, batch 1 vs transformers.js", fmt.Sprintf("%.1f", ours), fmt.Sprintf("%.1f", tjs), Ratio(ours, tjs))
 	r.Row(fmt.Sprintf("time to first token, %d-token prompt vs raw prefill", len(long512)), ttft.Round(time.Millisecond).String(), rawPrefill.Round(time.Millisecond).String(), Ratio(float64(ttft), float64(rawPrefill)))
+	r.Row("decode tokens/s, format json vs free", fmt.Sprintf("%.1f", constrained), fmt.Sprintf("%.1f", ours), Ratio(constrained, ours))
 	r.Row("aggregate tokens/s, 8 chats vs 1", fmt.Sprintf("%.1f", eight), fmt.Sprintf("%.1f", single), Ratio(eight, single))
 	r.Note("greedy, %d new tokens, median of %d; runner through bin/runner serve (its eval_duration); server peak RSS %d MiB", newTokens, reps, peak>>20)
 	return nil
