@@ -194,6 +194,8 @@ func (m *Model) BatchStats() (engine.BatchStats, bool) {
 // GeneratorStats are a decoder's counters since it loaded.
 type GeneratorStats struct {
 	Tokens, PromptTokens, Steps int64
+	// Shifts counts full contexts shifted to go on generating.
+	Shifts int64
 	// Queued is the number of sequences generating or waiting.
 	Queued int
 }
@@ -207,6 +209,7 @@ func (m *Model) GenerateStats() (GeneratorStats, bool) {
 		Tokens:       m.gen.tokens.Load(),
 		PromptTokens: m.gen.promptTokens.Load(),
 		Steps:        m.gen.steps.Load(),
+		Shifts:       m.gen.shifts.Load(),
 		Queued:       int(m.gen.queued.Load()),
 	}, true
 }

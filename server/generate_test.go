@@ -227,6 +227,16 @@ func TestGenerateContextShift(t *testing.T) {
 	if r := run(nil); r.EvalCount != 40 || r.DoneReason != "length" {
 		t.Fatalf("shifting: %d tokens, done_reason %q; want 40, length", r.EvalCount, r.DoneReason)
 	}
+	_, body := h.post(t, "GET", "/metrics", "")
+	shifts := ""
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "runner_context_shifts_total{") {
+			shifts = line[strings.LastIndexByte(line, ' ')+1:]
+		}
+	}
+	if shifts == "" || shifts == "0" {
+		t.Fatalf("metrics do not count the shift (%q):\n%s", shifts, body)
+	}
 	no := false
 	if r := run(&no); r.PromptEvalCount+r.EvalCount != 24 || r.DoneReason != "length" {
 		t.Fatalf("without shift: %d+%d tokens, done_reason %q; want 24 in all, length", r.PromptEvalCount, r.EvalCount, r.DoneReason)

@@ -100,6 +100,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
 			m.metric("runner_generated_tokens_total", "counter", "Tokens generated.", float64(g.Tokens), "model", name)
 			m.metric("runner_prompt_tokens_total", "counter", "Prompt tokens prefilled.", float64(g.PromptTokens), "model", name)
 			m.metric("runner_decode_steps_total", "counter", "Batched decode steps run.", float64(g.Steps), "model", name)
+			m.metric("runner_context_shifts_total", "counter", "Full contexts shifted to go on generating.", float64(g.Shifts), "model", name)
 			m.metric("runner_generating_sequences", "gauge", "Sequences being generated or waiting.", float64(g.Queued), "model", name)
 		}
 		m.metric("runner_queue_depth", "gauge", "Requests waiting or running on a model.", float64(lm.Queued()), "model", name)
