@@ -137,7 +137,8 @@ func readJSON(dir, name string, v any) (bool, error) {
 	return true, nil
 }
 
-// ReadModelConfig reads dir/config.json.
+// ReadModelConfig reads dir/config.json, or for an onnxruntime-genai
+// model folder without one, what genai_config.json says of the model.
 func ReadModelConfig(dir string) (*ModelConfig, error) {
 	var c ModelConfig
 	ok, err := readJSON(dir, "config.json", &c)
@@ -145,7 +146,14 @@ func ReadModelConfig(dir string) (*ModelConfig, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%s has no config.json", dir)
+		g, err := readGenAIConfig(dir)
+		if err != nil {
+			return nil, err
+		}
+		if g == nil {
+			return nil, fmt.Errorf("%s has no config.json (nor genai_config.json)", dir)
+		}
+		return g.modelConfig(), nil
 	}
 	if c.NumLabels == 0 {
 		c.NumLabels = len(c.ID2Label)

@@ -49,6 +49,12 @@ func loadFixture(t *testing.T, name string) *pipeline.Model {
 // loadModelDir loads the model in a Hub-style directory.
 func loadModelDir(t *testing.T, dir string) *pipeline.Model {
 	t.Helper()
+	return loadGraph(t, dir, filepath.Join(dir, "onnx", "model.onnx"))
+}
+
+// loadGraph loads the model in dir whose main graph is graph.
+func loadGraph(t *testing.T, dir, graph string) *pipeline.Model {
+	t.Helper()
 	rt, err := engine.Open(engine.Config{LibraryPath: testenv.ORTLibrary(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +62,7 @@ func loadModelDir(t *testing.T, dir string) *pipeline.Model {
 	m, err := pipeline.Load(context.Background(), pipeline.LoadConfig{
 		Name:    filepath.Base(dir),
 		Dir:     dir,
-		Graphs:  []string{filepath.Join(dir, "onnx", "model.onnx")},
+		Graphs:  []string{graph},
 		Runtime: rt,
 	})
 	if err != nil {

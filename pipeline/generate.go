@@ -237,10 +237,22 @@ type generationConfig struct {
 	RepetitionPenalty *float32        `json:"repetition_penalty"`
 }
 
+// readGenerationConfig reads dir/generation_config.json, or, when there
+// is none, the search settings of genai_config.json.
 func readGenerationConfig(dir string) (*generationConfig, error) {
 	var gc generationConfig
-	if _, err := readJSON(dir, "generation_config.json", &gc); err != nil {
+	ok, err := readJSON(dir, "generation_config.json", &gc)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		g, err := readGenAIConfig(dir)
+		if err != nil {
+			return nil, err
+		}
+		if g != nil {
+			return g.generationConfig(), nil
+		}
 	}
 	return &gc, nil
 }
