@@ -69,7 +69,8 @@ type frame struct {
 	kind  frameKind
 	state uint8
 	n     *node
-	count int // whitespace run, string characters, array items or number bytes
+	count int // string characters, array items or number bytes
+	ws    int // whitespace bytes in a row
 
 	// literal frames
 	literals []string
@@ -86,8 +87,6 @@ type frame struct {
 	// object frames
 	seen  []bool // properties present, by index
 	value *node  // schema of the current key's value
-	// ws counts the whitespace run in object and array frames.
-	ws int
 }
 
 type stack struct {
@@ -250,15 +249,25 @@ func alternativesOf(n *node, out []*node) []*node {
 	return out
 }
 
-func stepValue(s *stack, c byte, out []*stack) []*stack {
-	f := s.f
-	if isSpace(c) {
-		if f.count >= maxWhitespace {
-			return out
-		}
-		f.count++
-		return append(out, s.with(f))
+// space takes c when it is whitespace, up to maxWhitespace bytes in a row
+// (before a value, or between the parts of an object or array), and
+// reports whether it was.
+func space(s *stack, c byte, out []*stack) ([]*stack, bool) {
+	if !isSpace(c) {
+		return out, false
 	}
+	if f := s.f; f.ws < maxWhitespace {
+		f.ws++
+		out = append(out, s.with(f))
+	}
+	return out, true
+}
+
+func stepValue(s *stack, c byte, out []*stack) []*stack {
+	if out, ok := space(s, c, out); ok {
+		return out
+	}
+	f := s.f
 	for _, n := range alternativesOf(f.n, nil) {
 		if n.literals != nil {
 			var lits []string
@@ -550,14 +559,10 @@ func stepNumber(s *stack, c byte, out []*stack) []*stack {
 }
 
 func stepObject(s *stack, c byte, out []*stack) []*stack {
-	f := s.f
-	if isSpace(c) && f.state != objectInValue {
-		if f.ws >= maxWhitespace {
-			return out
-		}
-		f.ws++
-		return append(out, s.with(f))
+	if out, ok := space(s, c, out); ok {
+		return out
 	}
+	f := s.f
 	n := f.n
 	switch f.state {
 	case objectOpen, objectAfterComma:
@@ -629,14 +634,10 @@ func closed(s *stack, out []*stack) []*stack {
 }
 
 func stepArray(s *stack, c byte, out []*stack) []*stack {
-	f := s.f
-	if isSpace(c) && f.state != arrayInValue {
-		if f.ws >= maxWhitespace {
-			return out
-		}
-		f.ws++
-		return append(out, s.with(f))
+	if out, ok := space(s, c, out); ok {
+		return out
 	}
+	f := s.f
 	n := f.n
 	room := n.maxItems < 0 || f.count < n.maxItems
 	switch f.state {

@@ -194,6 +194,12 @@ func (c *compiler) compileObject(s map[string]any, at string) (*node, error) {
 	return n, nil
 }
 
+// typeNames are the types JSON schema names.
+var typeNames = map[string]kinds{
+	"object": kindObject, "array": kindArray, "string": kindString, "number": kindNumber,
+	"integer": kindInteger, "boolean": kindBoolean, "null": kindNull,
+}
+
 // compileType reads "type", or infers it from the keywords present when
 // it is absent (properties mean an object, items an array).
 func (c *compiler) compileType(n *node, s map[string]any, at string) error {
@@ -221,24 +227,11 @@ func (c *compiler) compileType(n *node, s map[string]any, at string) error {
 		return fmt.Errorf("%w: %s/type must be a string or a list of strings", ErrSchema, at)
 	}
 	for _, name := range names {
-		switch name {
-		case "object":
-			n.types |= kindObject
-		case "array":
-			n.types |= kindArray
-		case "string":
-			n.types |= kindString
-		case "number":
-			n.types |= kindNumber
-		case "integer":
-			n.types |= kindInteger
-		case "boolean":
-			n.types |= kindBoolean
-		case "null":
-			n.types |= kindNull
-		default:
+		k, ok := name.(string)
+		if !ok || typeNames[k] == 0 {
 			return fmt.Errorf("%w: %s/type: unknown type %v", ErrSchema, at, name)
 		}
+		n.types |= typeNames[k]
 	}
 	if n.types == 0 {
 		return fmt.Errorf("%w: %s/type is empty", ErrSchema, at)
