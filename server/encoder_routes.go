@@ -18,6 +18,7 @@ import (
 func (s *Server) encoderRoutes() {
 	s.handle("POST /api/rerank", s.rerank)
 	s.handle("POST /v1/rerank", s.rerankV1)
+	s.handle("POST /v2/rerank", s.rerankV2)
 	s.handle("POST /api/classify", s.classify)
 }
 
@@ -158,9 +159,24 @@ func (s *Server) rerank(w http.ResponseWriter, r *http.Request) error {
 
 // rerankV1 is /v1/rerank, in the shape of Jina's and Cohere's rerank APIs.
 func (s *Server) rerankV1(w http.ResponseWriter, r *http.Request) error {
+	return s.rerankCohere(w, r, true)
+}
+
+// rerankV2 is Cohere's v2 rerank: /v1/rerank's shape, where documents come
+// back only when return_documents asks for them.
+func (s *Server) rerankV2(w http.ResponseWriter, r *http.Request) error {
+	return s.rerankCohere(w, r, false)
+}
+
+// rerankCohere answers in the shape Cohere, Jina and LocalAI clients read;
+// returnDocuments is the default of the request's return_documents.
+func (s *Server) rerankCohere(w http.ResponseWriter, r *http.Request, returnDocuments bool) error {
 	req, docs, ranking, _, err := s.rerankOnce(r)
 	if err != nil {
 		return err
+	}
+	if req.ReturnDocuments == nil {
+		req.ReturnDocuments = &returnDocuments
 	}
 	resp := rerankV1Response{
 		ID:      requestID(),

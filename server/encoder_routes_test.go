@@ -104,6 +104,18 @@ func TestRerankRoutes(t *testing.T) {
 		}
 	}
 
+	// Cohere's v2 route: documents as strings, none in the answer.
+	var v2 rerankAnswer
+	h.postJSON(t, "/v2/rerank", map[string]any{"model": reranker, "query": query, "documents": docs, "top_n": 2}, &v2)
+	if len(v2.Results) != 2 || v2.ID == "" || v2.Meta.BilledUnits.SearchUnits != 1 {
+		t.Fatalf("/v2/rerank: %+v", v2)
+	}
+	for k, r := range v2.Results {
+		if r.Document != nil || r.Index != api.Results[k].Index || math.Abs(r.RelevanceScore-api.Results[k].RelevanceScore) > 1e-9 {
+			t.Errorf("/v2/rerank result %d: %+v %s, /api/rerank %+v", k, r, r.Document, api.Results[k])
+		}
+	}
+
 	// Without documents in the answer, and with raw logits.
 	status, body := h.post(t, "POST", "/api/rerank", `{"model":"`+reranker+`","query":"q","documents":["a","b"],"return_documents":false,"raw_scores":true}`)
 	if status != 200 || bytes.Contains(body, []byte(`"document"`)) {
