@@ -150,6 +150,9 @@ func TestSchemaErrors(t *testing.T) {
 		"min over max":   `{"type": "string", "minLength": 3, "maxLength": 2}`,
 		"not an object":  `[1]`,
 		"trailing bytes": `{} {}`,
+		"self ref":       `{"$ref": "#"}`,
+		"anyOf cycle":    `{"$defs": {"A": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/A"}]}}, "$ref": "#/$defs/A"}`,
+		"allOf cycle":    `{"$defs": {"A": {"allOf": [{"$ref": "#/$defs/B"}]}, "B": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"}`,
 	} {
 		if _, err := Schema([]byte(schema)); err == nil {
 			t.Errorf("%s: Schema(%s) succeeded", name, schema)
@@ -248,4 +251,26 @@ func checkPerson(t *testing.T, doc []byte) {
 	case n < 1 || n > 12 && !strings.Contains(string(doc), `\`):
 		t.Fatalf("%s: name of %d characters", doc, n)
 	}
+}
+
+// FuzzSchema checks that any schema either fails to compile or gives a
+// grammar that a matcher can follow without panicking.
+func FuzzSchema(f *testing.F) {
+	f.Add([]byte(personSchema), []byte(`{"name":"A","age":1,"tags":["x"]}`))
+	f.Add([]byte(`{"anyOf":[{"type":"string","maxLength":2},{"enum":[1,10,"x"]}]}`), []byte(`10`))
+	f.Add([]byte(`{"type":"array","items":{"$ref":"#"},"maxItems":2}`), []byte(`[[],[[]]]`))
+	f.Fuzz(func(t *testing.T, schema, doc []byte) {
+		g, err := Schema(schema)
+		if err != nil {
+			return
+		}
+		m := g.NewMatcher()
+		for _, c := range doc {
+			if m.Advance([]byte{c}) != nil {
+				break
+			}
+			m.CanEnd()
+			m.Finished()
+		}
+	})
 }

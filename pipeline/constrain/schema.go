@@ -106,7 +106,48 @@ func Schema(schema []byte) (*Grammar, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNodes(root, map[*node]bool{}, map[*node]bool{}); err != nil {
+		return nil, err
+	}
 	return &Grammar{root: root}, nil
+}
+
+// checkNodes refuses schemas a matcher could not follow: a node that
+// admits no value (a $ref to itself and nothing else), or anyOf/oneOf
+// alternatives that lead back to themselves without reading a byte.
+// onPath holds the nodes on the current chain of alternatives.
+func checkNodes(n *node, seen, onPath map[*node]bool) error {
+	if onPath[n] {
+		return fmt.Errorf("%w: anyOf or oneOf refers to itself", ErrSchema)
+	}
+	if seen[n] {
+		return nil
+	}
+	if n.types == 0 && n.literals == nil && len(n.alternatives) == 0 {
+		return fmt.Errorf("%w: a schema admits no value (a $ref that only refers to itself?)", ErrSchema)
+	}
+	onPath[n] = true
+	for _, a := range n.alternatives {
+		if err := checkNodes(a, seen, onPath); err != nil {
+			return err
+		}
+	}
+	delete(onPath, n)
+	seen[n] = true
+	// Objects and arrays read a byte before their members: a fresh chain.
+	var members []*node
+	for _, p := range n.properties {
+		members = append(members, p.schema)
+	}
+	members = append(members, n.additional, n.items)
+	for _, m := range members {
+		if m != nil {
+			if err := checkNodes(m, seen, map[*node]bool{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // compiler turns a decoded schema into nodes, resolving $ref pointers
