@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"slices"
@@ -337,7 +338,7 @@ func shiftContext(history []int, keep, maxLen int) []int {
 
 // errNoFormatToken is the error of a sequence whose format no token of the
 // vocabulary can continue.
-var errNoFormatToken = errors.New("no token of the model's vocabulary continues the requested format")
+var errNoFormatToken = fmt.Errorf("%w: no token of the model's vocabulary continues the requested format", ErrBadRequest)
 
 // finish marks a sequence done and wakes its requester.
 func (g *generator) finish(s *genSeq, reason string, err error) {
