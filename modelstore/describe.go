@@ -128,7 +128,7 @@ func trimZero(s string) string {
 // describe fills a model's Details, Digest and ModifiedAt.
 func (s *Store) describe(m *Model) {
 	m.Details = Details{Format: "onnx"}
-	if cfg, err := readConfig(m.Dir); err == nil && cfg.ModelType != "" {
+	if cfg, err := readConfig(m.ConfigDir); err == nil && cfg.ModelType != "" {
 		m.Details.Family = cfg.ModelType
 		m.Details.Families = []string{cfg.ModelType}
 	}

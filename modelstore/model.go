@@ -28,6 +28,9 @@ type Model struct {
 	// it, never their realpath, so external data files resolve beside the
 	// graph.
 	Dir string
+	// ConfigDir holds the model's configuration and tokenizer: Dir, or the
+	// variant's folder in a repository laid out as onnxruntime-genai does.
+	ConfigDir string
 	// Graphs are the variant's ONNX files, absolute paths under Dir, the main
 	// graph first.
 	Graphs []string
@@ -73,6 +76,7 @@ func newModel(ref Ref, commit, dir string, sel selection) *Model {
 		Variant:       sel.variant,
 		VariantChosen: sel.chosen,
 		Dir:           dir,
+		ConfigDir:     filepath.Join(dir, filepath.FromSlash(sel.folder)),
 	}
 	if !ref.Local() {
 		m.Revision = ref.Rev()

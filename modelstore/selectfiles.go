@@ -59,8 +59,13 @@ func isSupportFile(f RepoFile) bool {
 // reads (onnx/, else the top level).
 type graphSet struct {
 	byVariant map[quant.Variant][]string
-	// available lists the complete variants in quant.Variants order.
+	// available lists the complete variants in quant.Variants order, or
+	// for onnxruntime-genai folders, best first for a CPU.
 	available []quant.Variant
+	// folders, for repositories laid out as onnxruntime-genai does (one
+	// folder per variant, each with its genai_config.json, tokenizer and
+	// graph), maps each variant to its folder ("cpu_and_mobile/cpu-int4/").
+	folders map[quant.Variant]string
 }
 
 // splitDecoders are the graphs a merged decoder replaces.
@@ -100,7 +105,7 @@ func findGraphs(files []RepoFile) graphSet {
 	}
 	gs := graphSet{byVariant: map[quant.Variant][]string{}}
 	if len(bases) == 0 {
-		return gs
+		return genAIFolders(files)
 	}
 	for _, v := range quant.Variants() {
 		var paths []string
@@ -120,6 +125,66 @@ func findGraphs(files []RepoFile) graphSet {
 		gs.available = append(gs.available, v)
 	}
 	return gs
+}
+
+// genAIFolders finds the variants of a repository laid out as
+// onnxruntime-genai does: every folder with a genai_config.json and ONNX
+// graphs is a variant named after the folder ("cpu-int4-rtn-block-32").
+func genAIFolders(files []RepoFile) graphSet {
+	gs := graphSet{byVariant: map[quant.Variant][]string{}, folders: map[quant.Variant]string{}}
+	var dirs []string
+	for _, f := range files {
+		if dir, name := path.Split(f.Path); name == "genai_config.json" && dir != "" {
+			dirs = append(dirs, dir)
+		}
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		var graphs []string
+		for _, f := range files {
+			if d, name := path.Split(f.Path); d == dir && strings.HasSuffix(name, ".onnx") {
+				graphs = append(graphs, f.Path)
+			}
+		}
+		if len(graphs) == 0 {
+			continue
+		}
+		v := quant.Variant(strings.ToLower(path.Base(dir)))
+		if _, taken := gs.folders[v]; taken {
+			v = quant.Variant(strings.ToLower(strings.ReplaceAll(strings.TrimSuffix(dir, "/"), "/", "-")))
+		}
+		sortGraphs(graphs)
+		gs.byVariant[v], gs.folders[v] = graphs, dir
+		gs.available = append(gs.available, v)
+	}
+	gs.available = rankFolders(gs.available, false)
+	return gs
+}
+
+// rankFolders orders onnxruntime-genai variants best first for the device,
+// by the words their folders use: cpu (then mobile) for a CPU; cuda, gpu,
+// then directml for a GPU; int4 before larger weights.
+func rankFolders(vs []quant.Variant, gpu bool) []quant.Variant {
+	words := []string{"cpu", "mobile"}
+	if gpu {
+		words = []string{"cuda", "gpu", "dml", "directml"}
+	}
+	rank := func(v quant.Variant) int {
+		r := len(words) * 2
+		for i, w := range words {
+			if strings.Contains(string(v), w) {
+				r = i * 2
+				break
+			}
+		}
+		if !strings.Contains(string(v), "int4") {
+			r++
+		}
+		return r
+	}
+	out := slices.Clone(vs)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
 }
 
 // graphRank orders a model's graphs so the main one comes first.
@@ -170,6 +235,9 @@ func isExternalData(graphName, name string) bool {
 // selection is the set of files one variant of a model needs.
 type selection struct {
 	variant quant.Variant
+	// folder is the variant's folder in an onnxruntime-genai repository,
+	// "" otherwise.
+	folder string
 	// chosen is set when runner chose the variant.
 	chosen bool
 	// graphs are the variant's ONNX files, main first.
@@ -187,21 +255,26 @@ func selectFiles(repo string, files []RepoFile, want quant.Variant, gpu bool, in
 		return sel, fmt.Errorf("%s: %w (no variant has every graph)", repo, ErrNoONNX)
 	}
 	if want == "" {
-		sel.variant, _ = quant.Choose(gs.available, gpu)
+		if gs.folders != nil {
+			sel.variant = rankFolders(gs.available, gpu)[0]
+		} else {
+			sel.variant, _ = quant.Choose(gs.available, gpu)
+		}
 		sel.chosen = true
 	}
 	graphs, ok := gs.byVariant[sel.variant]
 	if !ok {
 		return sel, &VariantError{Repo: repo, Want: string(want), Available: gs.available}
 	}
-	sel.graphs = graphs
+	sel.graphs, sel.folder = graphs, gs.folders[sel.variant]
 	wanted := map[string]bool{}
 	for _, g := range graphs {
 		wanted[g] = true
 	}
 	for _, f := range files {
 		dir, name := path.Split(f.Path)
-		keep := wanted[f.Path] || isSupportFile(f) || MatchAny(include, f.Path)
+		keep := wanted[f.Path] || isSupportFile(f) || MatchAny(include, f.Path) ||
+			sel.folder != "" && dir == sel.folder && supportFiles[name]
 		for _, g := range graphs {
 			if gdir, gname := path.Split(g); gdir == dir && isExternalData(gname, name) {
 				keep = true

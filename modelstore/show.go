@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"runner/quant"
@@ -62,10 +63,10 @@ func (s *Store) Show(ctx context.Context, reference string) (*ModelInfo, error) 
 	}
 	s.describe(m)
 	info := &ModelInfo{Model: m}
-	if b, err := os.ReadFile(filepath.Join(m.Dir, "config.json")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(m.ConfigDir, "config.json")); err == nil {
 		info.Config = b
 	}
-	cfg, _ := readConfig(m.Dir)
+	cfg, _ := readConfig(m.ConfigDir)
 	if cfg != nil {
 		if len(cfg.Architectures) > 0 {
 			info.Architecture = cfg.Architectures[0]
@@ -77,7 +78,10 @@ func (s *Store) Show(ctx context.Context, reference string) (*ModelInfo, error) 
 	if info.License == "" {
 		info.License = firstLine(m.Dir, "LICENSE", "LICENSE.md", "LICENSE.txt")
 	}
-	info.Tasks = tasksOf(cfg, front["pipeline_tag"], fileExists(filepath.Join(m.Dir, "modules.json")))
+	info.Tasks = tasksOf(cfg, front["pipeline_tag"], fileExists(filepath.Join(m.ConfigDir, "modules.json")))
+	if fileExists(filepath.Join(m.ConfigDir, "genai_config.json")) && !slices.Contains(info.Tasks, "generate") {
+		info.Tasks = append(info.Tasks, "generate") // onnxruntime-genai folders hold decoders
+	}
 	local, _ := localFiles(m.Dir)
 	sizes := map[string]FileInfo{}
 	for _, f := range local {

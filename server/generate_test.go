@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,9 @@ import (
 )
 
 var llama = testOrg + "/" + fixtures.TinyLlama
+
+// genAIRepo is the Llama fixture laid out as an onnxruntime-genai repo.
+const genAIRepo = "tiny-llama-genai"
 
 var greedyOptions = map[string]any{"temperature": 0, "num_predict": 12}
 
@@ -240,5 +244,42 @@ func TestGenerateContextShift(t *testing.T) {
 	no := false
 	if r := run(&no); r.PromptEvalCount+r.EvalCount != 24 || r.DoneReason != "length" {
 		t.Fatalf("without shift: %d+%d tokens, done_reason %q; want 24 in all, length", r.PromptEvalCount, r.EvalCount, r.DoneReason)
+	}
+}
+
+// A repository laid out as onnxruntime-genai publishes models (a folder per
+// variant with genai_config.json) pulls its CPU folder and generates what
+// the same graph does in the transformers.js layout.
+func TestGenerateGenAIRepo(t *testing.T) {
+	h := startServer(t, nil)
+	ctx := context.Background()
+	generate := func(model string) api.GenerateResponse {
+		var final api.GenerateResponse
+		var text strings.Builder
+		err := h.client.Generate(ctx, &api.GenerateRequest{Model: model, Prompt: "Once upon a time", Raw: true, Options: greedyOptions},
+			func(r api.GenerateResponse) error { text.WriteString(r.Response); final = r; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		final.Response = text.String()
+		return final
+	}
+	got, want := generate(testOrg+"/"+genAIRepo), generate(llama)
+	if got.Response != want.Response || got.EvalCount != want.EvalCount {
+		t.Fatalf("genai repo: %q (%d tokens), want %q (%d tokens)", got.Response, got.EvalCount, want.Response, want.EvalCount)
+	}
+	list, err := h.client.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(list.Models, func(m api.ListModelResponse) bool { return m.Name == testOrg+"/"+genAIRepo+":cpu-fp32" }) {
+		t.Fatalf("list %+v lacks the genai variant", list.Models)
+	}
+	show, err := h.client.Show(ctx, &api.ShowRequest{Model: testOrg + "/" + genAIRepo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(show.Capabilities, "completion") {
+		t.Fatalf("capabilities %v", show.Capabilities)
 	}
 }

@@ -81,7 +81,7 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	desc, err := pipeline.Describe(info.Dir, info.Graphs)
+	desc, err := pipeline.Describe(info.ConfigDir, info.Graphs)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func (m *Models) load(ctx context.Context, name string) (engine.Model, int64, er
 	}
 	pm, err := pipeline.Load(ctx, pipeline.LoadConfig{
 		Name:    mod.Name,
-		Dir:     mod.Dir,
+		Dir:     mod.ConfigDir,
 		Graphs:  mod.Graphs,
 		Runtime: m.cfg.Runtime,
 		Session: m.cfg.Session,

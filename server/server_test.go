@@ -51,6 +51,9 @@ func fixtureHub(t *testing.T, names ...string) string {
 			t.Fatal(err)
 		}
 	}
+	// The Llama fixture as onnxruntime-genai publishes models: a folder
+	// per variant.
+	fixtures.GenAIFolder(t, filepath.Join(hub, testOrg, genAIRepo, "cpu_and_mobile", "cpu-fp32"))
 	return mirrortest.Start(t, hub)
 }
 

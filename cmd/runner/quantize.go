@@ -193,7 +193,7 @@ func (c *quantizeCmd) source(ctx context.Context, arg string) (*quantizeSource, 
 		return nil, fmt.Errorf("%s has no ONNX graph", m.Name)
 	}
 	s := &quantizeSource{repo: m.Dir, graphs: m.Graphs, files: m.Files}
-	s.readConfig(m.Dir)
+	s.readConfig(m.ConfigDir)
 	return s, nil
 }
 
