@@ -24,6 +24,11 @@ type DecoderSpec struct {
 	HasPositionIDs     bool
 	HasUseCacheBranch  bool
 	HasNumLogitsToKeep bool
+	// RightPaddedAttention is set when the graph's attention (the
+	// GroupQueryAttention that onnxruntime-genai exports use) reads each
+	// row's length from the mask and assumes padding on the right: rows of
+	// different lengths, which a KVCache left-pads, cannot share a step.
+	RightPaddedAttention bool
 }
 
 var pastName = regexp.MustCompile(`^past_key_values\.(\d+)\.(key|value)$`)
@@ -88,6 +93,7 @@ func InspectDecoder(s *Session, kvHeads, headDim int) (*DecoderSpec, error) {
 		return nil, fmt.Errorf("%w: decoder %s: cannot tell the number of KV heads and head size from the graph or config.json", ErrBadModel, s.Name())
 	}
 	spec.KVHeads, spec.HeadDim = kvHeads, headDim
+	spec.RightPaddedAttention = s.info.Ops["com.microsoft.GroupQueryAttention"] > 0
 	if o, ok := s.info.Output("logits"); ok && len(o.Shape) == 3 && o.Shape[2].Fixed() {
 		spec.Vocab = int(o.Shape[2].Value)
 	}

@@ -224,3 +224,36 @@ func TestGenerateShiftsFullContext(t *testing.T) {
 		t.Fatalf("after the shift: %v, want %v", next, want)
 	}
 }
+
+// The Llama fixture with its attention in one GroupQueryAttention node (as
+// onnxruntime-genai exports have it) generates what the plain graph does,
+// alone and with concurrent prompts of different lengths: that attention
+// assumes padding on the right, so its sequences do not share decode steps.
+func TestGenerateGroupQueryAttention(t *testing.T) {
+	plain, gqa := loadFixture(t, fixtures.TinyLlama), loadFixture(t, fixtures.TinyLlamaGQA)
+	texts := []string{"Hello, my name is", "The capital of France", "Once upon a time, in a land far away, there lived", "1 2 3 4"}
+	want := make([][]int, len(texts))
+	prompts := make([][]int, len(texts))
+	for i, s := range texts {
+		prompts[i], _ = plain.EncodePrompt(s, true)
+		want[i], _ = generated(t, plain, prompts[i], greedy)
+		if got, _ := generated(t, gqa, prompts[i], greedy); !slices.Equal(got, want[i]) {
+			t.Fatalf("prompt %d alone: %v, want %v", i, got, want[i])
+		}
+	}
+	got := make([][]int, len(texts))
+	var wg sync.WaitGroup
+	for i := range prompts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = generated(t, gqa, prompts[i], greedy)
+		}()
+	}
+	wg.Wait()
+	for i := range prompts {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("prompt %d among others: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

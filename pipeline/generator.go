@@ -70,11 +70,13 @@ type genSeq struct {
 	evalDur   time.Duration
 }
 
-func newGenerator(dec *engine.Decoder, eos []int, maxQueue int, log *slog.Logger) *generator {
+// newGenerator starts a generator that decodes up to maxBatch sequences
+// in each step.
+func newGenerator(dec *engine.Decoder, eos []int, maxBatch, maxQueue int, log *slog.Logger) *generator {
 	g := &generator{
 		dec:      dec,
 		eos:      map[int]bool{},
-		maxBatch: 16,
+		maxBatch: maxBatch,
 		maxQueue: maxQueue,
 		log:      log,
 		join:     make(chan *genSeq),
