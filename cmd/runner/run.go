@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,8 +90,10 @@ type chatSession struct {
 	model   string
 	verbose bool
 	// raw models have no chat template: prompts go to /api/generate as is.
-	raw     bool
-	format  json.RawMessage
+	raw    bool
+	format json.RawMessage
+	// options are the model options set with /set parameter.
+	options map[string]any
 	history []api.Message
 }
 
@@ -123,7 +124,7 @@ func (s *chatSession) ask(ctx context.Context, prompt string) error {
 	var m api.Metrics
 	var err error
 	if s.raw {
-		err = s.conn.Generate(ctx, &api.GenerateRequest{Model: s.model, Prompt: prompt, Raw: true, Format: s.format}, func(r api.GenerateResponse) error {
+		err = s.conn.Generate(ctx, &api.GenerateRequest{Model: s.model, Prompt: prompt, Raw: true, Format: s.format, Options: s.options}, func(r api.GenerateResponse) error {
 			fmt.Fprint(s.app.stdout, r.Response)
 			answer.WriteString(r.Response)
 			m = r.Metrics
@@ -131,7 +132,7 @@ func (s *chatSession) ask(ctx context.Context, prompt string) error {
 		})
 	} else {
 		msgs := append(slices.Clone(s.history), api.Message{Role: "user", Content: prompt})
-		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs, Format: s.format}, func(r api.ChatResponse) error {
+		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs, Format: s.format, Options: s.options}, func(r api.ChatResponse) error {
 			fmt.Fprint(s.app.stdout, r.Message.Content)
 			answer.WriteString(r.Message.Content)
 			m = r.Metrics
@@ -149,52 +150,6 @@ func (s *chatSession) ask(ctx context.Context, prompt string) error {
 		printMetrics(s.app.stderr, m)
 	}
 	return nil
-}
-
-// repl reads prompts from the terminal until /bye or end of input.
-func (s *chatSession) repl(ctx context.Context) error {
-	in := bufio.NewScanner(s.app.stdin)
-	in.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	fmt.Fprintln(s.app.stdout, `Type a message; /bye to leave, /clear to forget the conversation, """ for several lines.`)
-	for {
-		fmt.Fprint(s.app.stdout, ">>> ")
-		if !in.Scan() {
-			fmt.Fprintln(s.app.stdout)
-			return in.Err()
-		}
-		line := strings.TrimSpace(in.Text())
-		if rest, ok := strings.CutPrefix(line, `"""`); ok {
-			lines := []string{rest}
-			for in.Scan() {
-				l := in.Text()
-				if before, done := strings.CutSuffix(l, `"""`); done {
-					lines = append(lines, before)
-					break
-				}
-				lines = append(lines, l)
-			}
-			line = strings.TrimSpace(strings.Join(lines, "\n"))
-		}
-		switch line {
-		case "":
-			continue
-		case "/bye", "/exit", "/quit":
-			return nil
-		case "/clear":
-			s.history = slices.DeleteFunc(s.history, func(m api.Message) bool { return m.Role != "system" })
-			fmt.Fprintln(s.app.stdout, "Cleared the conversation.")
-			continue
-		case "/?", "/help":
-			fmt.Fprintln(s.app.stdout, `/bye leave  /clear forget the conversation  """ start and end a multi-line message`)
-			continue
-		}
-		if err := s.ask(ctx, line); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			fmt.Fprintln(s.app.stderr, "Error:", err)
-		}
-	}
 }
 
 // printMetrics prints timings as `ollama run --verbose` does.

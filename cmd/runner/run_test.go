@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -35,5 +36,55 @@ func TestRunWithFormat(t *testing.T) {
 		if _, err := runCLI(t, "run", "--format", format, model, "hi"); exitCode(err, io.Discard) != 2 {
 			t.Errorf("--format %s: %v, want a usage error", format, err)
 		}
+	}
+}
+
+func TestREPLCommands(t *testing.T) {
+	encoderEnv(t)
+	model := fixtures.Dir(t, fixtures.TinyLlama)
+	script := strings.Join([]string{
+		"/set parameter temperature 0",
+		"/set parameter num_predict 5",
+		"/set parameter stop END STOP",
+		"/show parameters",
+		`/set format {"enum": ["yes", "no"]}`,
+		"Is it?",
+		"/set noformat",
+		"/set system Be brief.",
+		"/show system",
+		"/show format",
+		"/frobnicate",
+		"/bye",
+		"never sent",
+	}, "\n")
+	var out, errb strings.Builder
+	a := newApp(strings.NewReader(script), &out, &errb)
+	var engine engineFlags
+	conn, err := a.connect(context.Background(), &engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := &chatSession{app: a, conn: conn, model: model}
+	if err := s.repl(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"temperature          0\n", "num_predict          5\n", `stop                 ["END","STOP"]` + "\n",
+		"Set format.", "Be brief.\n", "Free text.\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(got, `"yes"`) && !strings.Contains(got, `"no"`) {
+		t.Errorf("the formatted answer is neither \"yes\" nor \"no\":\n%s", got)
+	}
+	if len(s.history) != 3 || s.history[0].Role != "system" || s.history[1].Content != "Is it?" {
+		t.Errorf("history %+v: want the system message, then the question and its answer", s.history)
+	}
+	if !strings.Contains(errb.String(), "unknown command /frobnicate") || strings.Contains(got, "never sent") {
+		t.Errorf("stderr %q", errb.String())
 	}
 }
