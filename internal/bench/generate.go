@@ -29,7 +29,7 @@ func GenerateSuite() Suite { return Suite{Name: "generate", Run: runGenerate} }
 
 func runGenerate(ctx context.Context, env Env, r *Report) error {
 	dir := filepath.Join(env.Fixtures, "smollm2-135m-bench")
-	newTokens, reps := 64, 3
+	newTokens, reps := 64, 5
 	if env.Quick {
 		newTokens, reps = 16, 1
 	}
@@ -69,41 +69,58 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 	if _, err := one("warm up", greedy); err != nil {
 		return fmt.Errorf("runner generate: %w", err)
 	}
-	var decodeRates []float64
+	raw, err := newRawDecoder(env, dir)
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+	shortEnc, err := tok.Encode(short, tokenizer.WithPaddingOption(nil))
+	if err != nil {
+		return err
+	}
+	shortIDs, longIDs := int64s(shortEnc.IDs), int64s(long512)
+	if _, err := raw.decodeRate(shortIDs, 4); err != nil {
+		return fmt.Errorf("raw decode: %w", err)
+	}
+	longText, err := tok.Decode(long512, true)
+	if err != nil {
+		return err
+	}
+
+	// Interleaved rounds, so that the machine's drift hits every system
+	// alike: runner free, the raw loop, runner under format "json"
+	// (constrained sampling's cost per token), then a 512-token prompt's
+	// time to first token against the raw prefill.
+	var decodeRates, rawRates, jsonRates []float64
+	var ttfts, rawPrefills []time.Duration
+	rate := func(g api.GenerateResponse) float64 { return float64(g.EvalCount) / g.EvalDuration.Seconds() }
 	for range reps {
 		g, err := one(short, greedy)
 		if err != nil {
 			return err
 		}
-		decodeRates = append(decodeRates, float64(g.EvalCount)/g.EvalDuration.Seconds())
-	}
-	ours := medianFloat(decodeRates)
-
-	// The same under format "json": constrained sampling's cost per token.
-	var jsonRates []float64
-	for range reps {
-		g, err := formatted(short, greedy, json.RawMessage(`"json"`))
+		decodeRates = append(decodeRates, rate(g))
+		rr, err := raw.decodeRate(shortIDs, newTokens)
 		if err != nil {
 			return err
 		}
-		jsonRates = append(jsonRates, float64(g.EvalCount)/g.EvalDuration.Seconds())
-	}
-	constrained := medianFloat(jsonRates)
-
-	// Time to first token: a 512-token prompt, one token out.
-	longText, err := tok.Decode(long512, true)
-	if err != nil {
-		return err
-	}
-	var ttfts []time.Duration
-	for range reps {
-		g, err := one(longText, map[string]any{"temperature": 0, "num_predict": 1})
-		if err != nil {
+		rawRates = append(rawRates, rr)
+		if g, err = formatted(short, greedy, json.RawMessage(`"json"`)); err != nil {
+			return err
+		}
+		jsonRates = append(jsonRates, rate(g))
+		if g, err = one(longText, map[string]any{"temperature": 0, "num_predict": 1}); err != nil {
 			return err
 		}
 		ttfts = append(ttfts, g.PromptEvalDuration)
+		pf, err := raw.prefill(longIDs)
+		if err != nil {
+			return err
+		}
+		rawPrefills = append(rawPrefills, pf)
 	}
-	ttft := MedianOf(ttfts)
+	ours, rawRate, constrained := medianFloat(decodeRates), medianFloat(rawRates), medianFloat(jsonRates)
+	ttft, rawPrefill := MedianOf(ttfts), MedianOf(rawPrefills)
 
 	// Eight concurrent chats against one.
 	agg := func(n int) (float64, error) {
@@ -139,10 +156,6 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 	}
 	peak := srv.peakRSS()
 
-	rawRate, rawPrefill, err := rawDecode(env, dir, tok, short, long512, newTokens, reps)
-	if err != nil {
-		return err
-	}
 	tjs, err := transformersJSGenerate(ctx, env, short, newTokens)
 	if err != nil {
 		return err
@@ -154,7 +167,7 @@ func runGenerate(ctx context.Context, env Env, r *Report) error {
 	r.Row(fmt.Sprintf("time to first token, %d-token prompt vs raw prefill", len(long512)), ttft.Round(time.Millisecond).String(), rawPrefill.Round(time.Millisecond).String(), Ratio(float64(ttft), float64(rawPrefill)))
 	r.Row("decode tokens/s, format json vs free", fmt.Sprintf("%.1f", constrained), fmt.Sprintf("%.1f", ours), Ratio(constrained, ours))
 	r.Row("aggregate tokens/s, 8 chats vs 1", fmt.Sprintf("%.1f", eight), fmt.Sprintf("%.1f", single), Ratio(eight, single))
-	r.Note("greedy, %d new tokens, median of %d; runner through bin/runner serve (its eval_duration); server peak RSS %d MiB", newTokens, reps, peak>>20)
+	r.Note("greedy, %d new tokens, medians of %d interleaved rounds; runner through bin/runner serve (its eval_duration); server peak RSS %d MiB", newTokens, reps, peak>>20)
 	return nil
 }
 
@@ -166,131 +179,145 @@ func medianFloat(xs []float64) float64 {
 	return float64(MedianOf(ds)) / 1e6
 }
 
-// rawDecode is the ceiling: a plain onnxruntime_go loop, prefill then greedy
-// decode feeding each step's present back as the next past.
-func rawDecode(env Env, dir string, tok *tokenizer.Tokenizer, prompt string, long []int, newTokens, reps int) (float64, time.Duration, error) {
+// rawDecoder is the ceiling: a plain onnxruntime_go loop, prefill then
+// greedy decode feeding each step's present back as the next past.
+type rawDecoder struct {
+	rt   *engine.Runtime
+	sess *ort.DynamicAdvancedSession
+	outs int
+}
+
+// rawLayers, rawKVHeads and rawHeadDim are the SmolLM2-shaped fixture's
+// cache layout.
+const rawLayers, rawKVHeads, rawHeadDim = 30, 3, 64
+
+func newRawDecoder(env Env, dir string) (*rawDecoder, error) {
 	rt, err := engine.Open(engine.Config{LibraryPath: env.ORTLibrary})
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	defer rt.Close()
-	const layers, kvHeads, headDim = 30, 3, 64
-	var ins, outs []string
-	ins = append(ins, "input_ids", "attention_mask", "position_ids")
-	outs = append(outs, "logits")
-	for i := range layers {
+	ins := []string{"input_ids", "attention_mask", "position_ids"}
+	outs := []string{"logits"}
+	for i := range rawLayers {
 		ins = append(ins, fmt.Sprintf("past_key_values.%d.key", i), fmt.Sprintf("past_key_values.%d.value", i))
 		outs = append(outs, fmt.Sprintf("present.%d.key", i), fmt.Sprintf("present.%d.value", i))
 	}
 	sess, err := ort.NewDynamicAdvancedSession(filepath.Join(dir, "onnx", "model.onnx"), ins, outs, nil)
 	if err != nil {
-		return 0, 0, err
+		rt.Close()
+		return nil, err
 	}
-	defer sess.Destroy()
+	return &rawDecoder{rt: rt, sess: sess, outs: len(outs)}, nil
+}
 
-	// run feeds ids after a past of length past (nil: empty) and returns the
-	// outputs, which the caller destroys.
-	run := func(ids []int64, past []ort.Value, pastLen int) ([]ort.Value, error) {
-		n := int64(len(ids))
-		total := int64(pastLen) + n
-		mask, pos := make([]int64, total), make([]int64, n)
-		for i := range mask {
-			mask[i] = 1
+func (r *rawDecoder) close() {
+	r.sess.Destroy()
+	r.rt.Close()
+}
+
+// run feeds ids after a past of length pastLen (nil: empty) and returns the
+// outputs, which the caller destroys.
+func (r *rawDecoder) run(ids []int64, past []ort.Value, pastLen int) ([]ort.Value, error) {
+	n := int64(len(ids))
+	total := int64(pastLen) + n
+	mask, pos := make([]int64, total), make([]int64, n)
+	for i := range mask {
+		mask[i] = 1
+	}
+	for i := range pos {
+		pos[i] = int64(pastLen + i)
+	}
+	var in []ort.Value
+	defer func() {
+		for _, v := range in[:min(3, len(in))] {
+			v.Destroy()
 		}
-		for i := range pos {
-			pos[i] = int64(pastLen + i)
+	}()
+	for _, d := range [][]int64{ids, mask, pos} {
+		t, err := ort.NewTensor(ort.NewShape(1, int64(len(d))), d)
+		if err != nil {
+			return nil, err
 		}
-		var in []ort.Value
-		destroy := func() {
-			for _, v := range in[:3] {
-				v.Destroy()
-			}
-		}
-		for _, d := range [][]int64{ids, mask, pos} {
-			shape := ort.NewShape(1, int64(len(d)))
-			t, err := ort.NewTensor(shape, d)
+		in = append(in, t)
+	}
+	if past == nil {
+		for range 2 * rawLayers {
+			t, err := ort.NewTensor(ort.NewShape(1, rawKVHeads, 0, rawHeadDim), []float32{})
 			if err != nil {
 				return nil, err
 			}
+			defer t.Destroy()
 			in = append(in, t)
 		}
-		if past == nil {
-			for range 2 * layers {
-				t, err := ort.NewTensor(ort.NewShape(1, kvHeads, 0, headDim), []float32{})
-				if err != nil {
-					return nil, err
-				}
-				defer t.Destroy()
-				in = append(in, t)
-			}
-		} else {
-			in = append(in, past...)
-		}
-		defer destroy()
-		out := make([]ort.Value, len(outs))
-		if err := sess.Run(in, out); err != nil {
-			return nil, err
-		}
-		return out, nil
+	} else {
+		in = append(in, past...)
 	}
-	argmaxLast := func(v ort.Value) int64 {
-		data := v.(*ort.Tensor[float32]).GetData()
-		shape := v.GetShape()
-		vocab := int(shape[2])
-		last := data[len(data)-vocab:]
-		best := 0
-		for i, x := range last {
-			if x > last[best] {
-				best = i
-			}
-		}
-		return int64(best)
+	out := make([]ort.Value, r.outs)
+	if err := r.sess.Run(in, out); err != nil {
+		return nil, err
 	}
-	release := func(vs []ort.Value) {
-		for _, v := range vs {
-			v.Destroy()
+	return out, nil
+}
+
+func argmaxLast(v ort.Value) int64 {
+	data := v.(*ort.Tensor[float32]).GetData()
+	vocab := int(v.GetShape()[2])
+	last := data[len(data)-vocab:]
+	best := 0
+	for i, x := range last {
+		if x > last[best] {
+			best = i
 		}
 	}
-	enc, err := tok.Encode(prompt, tokenizer.WithPaddingOption(nil))
+	return int64(best)
+}
+
+func release(vs []ort.Value) {
+	for _, v := range vs {
+		v.Destroy()
+	}
+}
+
+// decodeRate prefills ids, then times newTokens greedy decode steps and
+// returns tokens per second.
+func (r *rawDecoder) decodeRate(ids []int64, newTokens int) (float64, error) {
+	out, err := r.run(ids, nil, 0)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	ids := make([]int64, enc.Len())
-	for i, id := range enc.IDs {
-		ids[i] = int64(id)
-	}
-	var rates []float64
-	for range reps + 1 {
-		out, err := run(ids, nil, 0)
-		if err != nil {
-			return 0, 0, err
-		}
-		next, pastLen := argmaxLast(out[0]), len(ids)
-		start := time.Now()
-		for range newTokens {
-			past := out[1:]
-			nout, err := run([]int64{next}, past, pastLen)
-			release(out)
-			if err != nil {
-				return 0, 0, err
-			}
-			out, next, pastLen = nout, argmaxLast(nout[0]), pastLen+1
-		}
-		rates = append(rates, float64(newTokens)/time.Since(start).Seconds())
+	next, pastLen := argmaxLast(out[0]), len(ids)
+	start := time.Now()
+	for range newTokens {
+		nout, err := r.run([]int64{next}, out[1:], pastLen)
 		release(out)
-	}
-	longIDs := make([]int64, len(long))
-	for i, id := range long {
-		longIDs[i] = int64(id)
-	}
-	prefill, err := Median(reps, func() error {
-		out, err := run(longIDs, nil, 0)
-		if err == nil {
-			release(out)
+		if err != nil {
+			return 0, err
 		}
-		return err
-	})
-	return medianFloat(rates[1:]), prefill, err
+		out, next, pastLen = nout, argmaxLast(nout[0]), pastLen+1
+	}
+	rate := float64(newTokens) / time.Since(start).Seconds()
+	release(out)
+	return rate, nil
+}
+
+// prefill times one prefill of ids.
+func (r *rawDecoder) prefill(ids []int64) (time.Duration, error) {
+	start := time.Now()
+	out, err := r.run(ids, nil, 0)
+	if err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	release(out)
+	return took, nil
+}
+
+func int64s(ids []int) []int64 {
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out
 }
 
 // transformersJSGenerate returns transformers.js's greedy decode tokens/s.
