@@ -26,8 +26,8 @@ type DecoderSpec struct {
 	HasNumLogitsToKeep bool
 	// RightPaddedAttention is set when the graph's attention (the
 	// GroupQueryAttention that onnxruntime-genai exports use) reads each
-	// row's length from the mask and assumes padding on the right: rows of
-	// different lengths, which a KVCache left-pads, cannot share a step.
+	// row's length from the mask and assumes padding on the right; the
+	// KVCache then right-pads its rows.
 	RightPaddedAttention bool
 }
 
@@ -155,7 +155,11 @@ func (d *Decoder) Step(ctx context.Context, c *KVCache, tokens [][]int64) ([]flo
 		copy(d.ids[r*S:], t)
 		m := d.mask[r*total : (r+1)*total]
 		for j := range m {
-			m[j] = b2i(j >= c.pad[r])
+			if d.spec.RightPaddedAttention {
+				m[j] = b2i(j < c.seen[r]+S)
+			} else {
+				m[j] = b2i(j >= c.pad[r])
+			}
 		}
 	}
 	in := make(map[string]*Tensor, 4+2*d.spec.Layers)

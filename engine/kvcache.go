@@ -9,7 +9,10 @@ import (
 // KVCache holds the past keys and values of a batch of sequences, one row
 // per sequence: per layer, [rows, kvHeads, length, headDim], row-major.
 // Rows are left-padded to a common length; padding slots are zero and masked
-// out by the attention mask.
+// out by the attention mask. For attention that assumes padding on the
+// right (DecoderSpec.RightPaddedAttention), rows are right-padded instead:
+// each row's tokens start at position 0 and its new tokens go right after
+// them.
 //
 // Each layer keeps two buffers: the past fed to a step and the one the step
 // writes its present into; they swap after each step, so a step copies
@@ -19,7 +22,7 @@ type KVCache struct {
 	spec   *DecoderSpec
 	rows   int
 	length int
-	pad    []int // left padding slots per row
+	pad    []int // left padding slots per row (always 0 when right-padded)
 	seen   []int // real tokens per row: the position of its next token
 
 	k, v           []any // per layer: []float32 or []Float16
@@ -117,23 +120,28 @@ func (c *KVCache) Append(other *KVCache) {
 	length := max(c.length, other.length)
 	rows := c.rows + other.rows
 	n := rows * c.rowSize(length)
+	// Where each side's rows start: after their left padding, or at 0.
+	at, otherAt := length-c.length, length-other.length
+	if c.spec.RightPaddedAttention {
+		at, otherAt = 0, 0
+	}
 	for i := range c.spec.Layers {
 		nk, nv := newBuf(c.spec.CacheType, n), newBuf(c.spec.CacheType, n)
 		for r := range c.rows {
-			c.copyRow(nk, r, length, length-c.length, c.k[i], r, c.length, 0, c.length)
-			c.copyRow(nv, r, length, length-c.length, c.v[i], r, c.length, 0, c.length)
+			c.copyRow(nk, r, length, at, c.k[i], r, c.length, 0, c.length)
+			c.copyRow(nv, r, length, at, c.v[i], r, c.length, 0, c.length)
 		}
 		for r := range other.rows {
-			c.copyRow(nk, c.rows+r, length, length-other.length, other.k[i], r, other.length, 0, other.length)
-			c.copyRow(nv, c.rows+r, length, length-other.length, other.v[i], r, other.length, 0, other.length)
+			c.copyRow(nk, c.rows+r, length, otherAt, other.k[i], r, other.length, 0, other.length)
+			c.copyRow(nv, c.rows+r, length, otherAt, other.v[i], r, other.length, 0, other.length)
 		}
 		c.k[i], c.v[i] = nk, nv
 	}
 	for r := range c.rows {
-		c.pad[r] += length - c.length
+		c.pad[r] += at
 	}
 	for r := range other.rows {
-		c.pad = append(c.pad, other.pad[r]+length-other.length)
+		c.pad = append(c.pad, other.pad[r]+otherAt)
 		c.seen = append(c.seen, other.seen[r])
 	}
 	c.rows, c.length = rows, length
@@ -148,11 +156,12 @@ func (c *KVCache) Remove(drop ...int) {
 		gone[r] = true
 	}
 	var keep []int
-	trim := c.length
+	trim, longest := c.length, 0
 	for r := range c.rows {
 		if !gone[r] {
 			keep = append(keep, r)
 			trim = min(trim, c.pad[r])
+			longest = max(longest, c.seen[r])
 		}
 	}
 	if len(keep) == 0 {
@@ -160,6 +169,10 @@ func (c *KVCache) Remove(drop ...int) {
 		return
 	}
 	length := c.length - trim
+	if c.spec.RightPaddedAttention {
+		// Rows start at 0; drop the padding columns at the end instead.
+		trim, length = 0, longest
+	}
 	n := len(keep) * c.rowSize(length)
 	for i := range c.spec.Layers {
 		nk, nv := newBuf(c.spec.CacheType, n), newBuf(c.spec.CacheType, n)

@@ -207,12 +207,7 @@ func (m *Model) loadDecoder(cfg LoadConfig) error {
 	if ids := tokenIDs(m.cfg.BOSTokenID); len(ids) > 0 {
 		m.bos = ids[0]
 	}
-	maxBatch := 16
-	if spec.RightPaddedAttention {
-		maxBatch = 1
-		m.log.Info("the decoder's attention assumes right padding: one sequence decodes at a time", "model", m.name)
-	}
-	m.gen = newGenerator(engine.NewDecoder(m.sess, spec), eos, maxBatch, cfg.Batch.MaxQueue, m.log)
+	m.gen = newGenerator(engine.NewDecoder(m.sess, spec), eos, cfg.Batch.MaxQueue, m.log)
 	return nil
 }
 

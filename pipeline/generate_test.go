@@ -227,8 +227,9 @@ func TestGenerateShiftsFullContext(t *testing.T) {
 
 // The Llama fixture with its attention in one GroupQueryAttention node (as
 // onnxruntime-genai exports have it) generates what the plain graph does,
-// alone and with concurrent prompts of different lengths: that attention
-// assumes padding on the right, so its sequences do not share decode steps.
+// alone and with concurrent prompts of different lengths sharing decode
+// steps: that attention assumes padding on the right, so its cache is
+// right-padded.
 func TestGenerateGroupQueryAttention(t *testing.T) {
 	plain, gqa := loadFixture(t, fixtures.TinyLlama), loadFixture(t, fixtures.TinyLlamaGQA)
 	texts := []string{"Hello, my name is", "The capital of France", "Once upon a time, in a land far away, there lived", "1 2 3 4"}
@@ -241,6 +242,7 @@ func TestGenerateGroupQueryAttention(t *testing.T) {
 			t.Fatalf("prompt %d alone: %v, want %v", i, got, want[i])
 		}
 	}
+	before, _ := gqa.GenerateStats()
 	got := make([][]int, len(texts))
 	var wg sync.WaitGroup
 	for i := range prompts {
@@ -255,5 +257,11 @@ func TestGenerateGroupQueryAttention(t *testing.T) {
 		if !slices.Equal(got[i], want[i]) {
 			t.Fatalf("prompt %d among others: %v, want %v", i, got[i], want[i])
 		}
+	}
+	// One at a time, each sequence takes MaxTokens-1 decode steps (its
+	// first token comes from its prefill); sharing steps takes fewer.
+	after, _ := gqa.GenerateStats()
+	if steps, alone := after.Steps-before.Steps, int64(len(prompts)*(greedy.MaxTokens-1)); steps >= alone {
+		t.Fatalf("%d decode steps for %d sequences: they never shared one (%d one at a time)", steps, len(prompts), alone)
 	}
 }

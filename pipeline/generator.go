@@ -70,13 +70,11 @@ type genSeq struct {
 	evalDur   time.Duration
 }
 
-// newGenerator starts a generator that decodes up to maxBatch sequences
-// in each step.
-func newGenerator(dec *engine.Decoder, eos []int, maxBatch, maxQueue int, log *slog.Logger) *generator {
+func newGenerator(dec *engine.Decoder, eos []int, maxQueue int, log *slog.Logger) *generator {
 	g := &generator{
 		dec:      dec,
 		eos:      map[int]bool{},
-		maxBatch: maxBatch,
+		maxBatch: 16,
 		maxQueue: maxQueue,
 		log:      log,
 		join:     make(chan *genSeq),
