@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -207,8 +209,13 @@ type modelConfig struct {
 	TextConfig            *modelConfig      `json:"text_config"`
 }
 
+// readConfig reads dir/config.json or, in an onnxruntime-genai folder
+// without one, the model type and context length genai_config.json gives.
 func readConfig(dir string) (*modelConfig, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return readGenAIConfig(dir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +224,23 @@ func readConfig(dir string) (*modelConfig, error) {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	return &c, nil
+}
+
+func readGenAIConfig(dir string) (*modelConfig, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "genai_config.json"))
+	if err != nil {
+		return nil, err
+	}
+	var g struct {
+		Model struct {
+			Type          string `json:"type"`
+			ContextLength int    `json:"context_length"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("genai_config.json: %w", err)
+	}
+	return &modelConfig{ModelType: g.Model.Type, MaxPositionEmbeddings: g.Model.ContextLength}, nil
 }
 
 // contextLength returns the longest input the model takes, from config.

@@ -78,8 +78,8 @@ func TestPullGenAIFolders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Contains(info.Tasks, "generate") || len(info.Variants) != 4 {
-				t.Fatalf("show: tasks %v, %d variants", info.Tasks, len(info.Variants))
+			if !slices.Contains(info.Tasks, "generate") || len(info.Variants) != 4 || info.ContextLength != 4096 || info.Details.Family != "phi3" {
+				t.Fatalf("show: tasks %v, %d variants, context %d, family %q", info.Tasks, len(info.Variants), info.ContextLength, info.Details.Family)
 			}
 		})
 	}
