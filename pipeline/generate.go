@@ -40,6 +40,11 @@ type GenerateOptions struct {
 	// format: any JSON value, or one matching a JSON schema). Generation
 	// stops, with DoneReason "stop", as soon as the value is complete.
 	Format *constrain.Grammar
+	// FormatAfterThinking lets a thinking model (one whose tokenizer has
+	// <think> and </think> tokens) think first, freely, when its answer
+	// opens with <think> or its prompt leaves the block open; Format then
+	// applies after </think>.
+	FormatAfterThinking bool
 }
 
 // GenerateStats describe a finished generation, with Ollama's counts and
@@ -115,7 +120,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int, opts GenerateOptions
 		s.prompt[i] = int64(id)
 	}
 	if opts.Format != nil {
-		s.format = m.vocabulary().Constrain(opts.Format)
+		s.format = newFormatState(m.tok, m.vocabulary(), opts.Format, opts.FormatAfterThinking, prompt)
 	}
 	if err := m.gen.submit(ctx, s); err != nil {
 		return nil, err

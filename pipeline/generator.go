@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"runner/engine"
-	"runner/pipeline/constrain"
 	"runner/pipeline/sampling"
 )
 
@@ -48,7 +47,7 @@ type genSeq struct {
 	maxNew  int   // 0: until EOS or the context is full
 	maxLen  int   // the context length: prompt and generated tokens
 	// format constrains the output; nil when it is free.
-	format *constrain.Tokens
+	format *formatState
 	// shift lets a full context drop old tokens and go on instead of
 	// ending; keep is how many tokens at the start it never drops.
 	shift bool
@@ -271,7 +270,7 @@ func (s *genSeq) constraint() sampling.Constraint {
 	if s.format == nil {
 		return nil
 	}
-	return s.format
+	return s.format.constraint()
 }
 
 // push records a sampled token and reports whether the sequence leaves the
@@ -282,7 +281,7 @@ func (g *generator) push(s *genSeq, tok int) bool {
 	if s.format != nil {
 		err := errNoFormatToken
 		if tok >= 0 {
-			err = s.format.Accept(tok)
+			err = s.format.accept(tok)
 		}
 		if err != nil {
 			g.finish(s, "", err)
@@ -311,7 +310,7 @@ func (g *generator) push(s *genSeq, tok int) bool {
 		} else {
 			reason = "length"
 		}
-	case s.format != nil && s.format.Finished():
+	case s.format != nil && s.format.finished():
 		reason = "stop"
 	}
 	if !g.eos[tok] {

@@ -67,6 +67,7 @@ type generation struct {
 	options         map[string]any
 	truncate, shift *bool
 	format          json.RawMessage
+	think           *api.ThinkValue
 }
 
 // startGeneration lends a model that generates and reads the request's
@@ -86,6 +87,8 @@ func (s *Server) startGeneration(r *http.Request, g generation) (*loan, pipeline
 	}
 	if err == nil {
 		err = applyFormat(&opts, g.format)
+		// A thinking model thinks first unless asked not to.
+		opts.FormatAfterThinking = g.think == nil || g.think.Bool()
 	}
 	if err != nil {
 		l.release(nil)
@@ -118,7 +121,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, http.StatusOK, api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: reason})
 	}
-	l, opts, err := s.startGeneration(r, generation{model: req.Model, options: req.Options, truncate: req.Truncate, shift: req.Shift, format: req.Format})
+	l, opts, err := s.startGeneration(r, generation{model: req.Model, options: req.Options, truncate: req.Truncate, shift: req.Shift, format: req.Format, think: req.Think})
 	if err != nil {
 		return err
 	}
@@ -260,7 +263,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, opts, err := s.startGeneration(r, generation{model: req.Model, options: req.Options, truncate: req.Truncate, shift: req.Shift, format: req.Format})
+	l, opts, err := s.startGeneration(r, generation{model: req.Model, options: req.Options, truncate: req.Truncate, shift: req.Shift, format: req.Format, think: req.Think})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ type openAISampling struct {
 
 // options applies the request's fields over the model's defaults.
 func (o *openAISampling) options(m *pipeline.Model) (pipeline.GenerateOptions, error) {
-	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true, Shift: true, Keep: defaultKeep}
+	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true, Shift: true, Keep: defaultKeep, FormatAfterThinking: true}
 	if o.N != nil && *o.N != 1 {
 		return g, badRequest("n must be 1")
 	}
