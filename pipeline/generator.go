@@ -169,7 +169,7 @@ func (g *generator) loop() {
 			s.mu.Lock()
 			s.evalDur += took
 			s.mu.Unlock()
-			if g.ended(s) || g.push(s, s.sampler.Sample(logits[i*vocab:(i+1)*vocab], s.history, s.constraint())) {
+			if g.ended(s) || g.next(s, logits[i*vocab:(i+1)*vocab]) {
 				leave = append(leave, i)
 			}
 		}
@@ -240,7 +240,7 @@ func (g *generator) admit(s *genSeq, batch *engine.KVCache, active []*genSeq) []
 			g.finish(s, "", err)
 			return active
 		}
-		if g.ended(s) || g.push(s, s.sampler.Sample(logits, s.history, s.constraint())) {
+		if g.ended(s) || g.next(s, logits) {
 			if s.reprefill {
 				continue // the context filled at once: prefill what was kept
 			}
@@ -262,6 +262,21 @@ func (g *generator) ended(s *genSeq) bool {
 		return false
 	}
 	return true
+}
+
+// next samples a sequence's next token from its logits and records it,
+// reporting whether the sequence leaves the batch (see push). A panic in
+// sampling or in the format's matcher ends that sequence with an error and
+// leaves the others, and the server, running.
+func (g *generator) next(s *genSeq, logits []float32) (leave bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.log.Error("panic while sampling", "panic", p, "stack", string(debug.Stack()))
+			g.finish(s, "", errors.New("internal error while sampling"))
+			s.reprefill, leave = false, true
+		}
+	}()
+	return g.push(s, s.sampler.Sample(logits, s.history, s.constraint()))
 }
 
 // constraint returns the sequence's format for the sampler, nil when the
