@@ -38,7 +38,7 @@ type openAISampling struct {
 
 // options applies the request's fields over the model's defaults.
 func (o *openAISampling) options(m *pipeline.Model) (pipeline.GenerateOptions, error) {
-	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true, Shift: true, Keep: defaultKeep, FormatAfterThinking: true}
+	g := defaultGenerateOptions(m)
 	if o.N != nil && *o.N != 1 {
 		return g, badRequest("n must be 1")
 	}
@@ -73,7 +73,7 @@ func (o *openAISampling) options(m *pipeline.Model) (pipeline.GenerateOptions, e
 }
 
 // applyResponseFormat reads OpenAI's response_format: {"type": "text"},
-// {"type": "json_object"} for any JSON object or value, or
+// {"type": "json_object"} for a JSON object, or
 // {"type": "json_schema", "json_schema": {"schema": {...}}}.
 func (o *openAISampling) applyResponseFormat(g *pipeline.GenerateOptions) error {
 	if len(o.ResponseFormat) == 0 || string(o.ResponseFormat) == "null" {

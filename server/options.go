@@ -14,13 +14,20 @@ import (
 // prompt that a context shift keeps.
 const defaultKeep = 4
 
+// defaultGenerateOptions are a generation's settings before the request's:
+// the model's sampling defaults, Ollama's truncate, shift and num_keep, and
+// thinking before a formatted answer.
+func defaultGenerateOptions(m *pipeline.Model) pipeline.GenerateOptions {
+	return pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true, Shift: true, Keep: defaultKeep, FormatAfterThinking: true}
+}
+
 // generateOptions reads Ollama's options map (temperature, top_k, top_p,
 // min_p, repeat_penalty, repeat_last_n, presence_penalty,
 // frequency_penalty, seed, num_predict, num_keep, num_ctx, stop) over the
 // model's defaults. Options that only matter to llama.cpp (num_gpu,
 // num_thread...) are accepted and ignored; a wrong type is a 400.
 func generateOptions(m *pipeline.Model, opts map[string]any) (pipeline.GenerateOptions, error) {
-	g := pipeline.GenerateOptions{Sampling: m.SamplingDefaults(), Truncate: true, Shift: true, Keep: defaultKeep}
+	g := defaultGenerateOptions(m)
 	for k, v := range opts {
 		var err error
 		switch k {
