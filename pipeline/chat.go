@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runner/pipeline/textstream"
 	"strings"
 
 	"runner/chattemplate"
@@ -146,16 +147,17 @@ func parseCalls(s string) ([]ToolCall, bool) {
 }
 
 // SplitThinking separates a reasoning block (<think>…</think>, as Qwen3 and
-// DeepSeek-R1 write) from the answer.
-func SplitThinking(text string) (thinking, answer string) {
-	start := strings.Index(text, "<think>")
-	end := strings.Index(text, "</think>")
-	switch {
-	case end < 0:
-		return "", text
-	case start < 0 || start > end:
-		// The template opened the block in the prompt.
-		return strings.TrimSpace(text[:end]), strings.TrimSpace(text[end+len("</think>"):])
+// DeepSeek-R1 write) at the start of a whole answer from the rest, as a
+// textstream.ThinkSplitter does while it streams. open says the prompt
+// opened the block; an answer with a closing tag and no opening one is
+// read the same way.
+func SplitThinking(text string, open bool) (thinking, answer string) {
+	trimmed := strings.TrimSpace(text)
+	if !open && strings.Contains(trimmed, "</think>") && !strings.HasPrefix(trimmed, "<think>") {
+		open = true // the template opened the block in the prompt
 	}
-	return strings.TrimSpace(text[start+len("<think>") : end]), strings.TrimSpace(text[:start] + text[end+len("</think>"):])
+	s := textstream.NewThinkSplitter(open)
+	th, c := s.Push(text)
+	th2, c2 := s.Flush()
+	return strings.TrimSpace(th + th2), strings.TrimSpace(c + c2)
 }

@@ -13,6 +13,7 @@ import (
 
 	"runner/chattemplate"
 	"runner/pipeline"
+	"runner/pipeline/textstream"
 )
 
 func (s *Server) generateRoutes() {
@@ -285,10 +286,17 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if stream {
 		nd = newNDJSON(w)
 	}
-	st, err := l.Generate(r.Context(), prompt, opts, func(text string) error {
-		full.WriteString(text)
+	// Streamed, a thinking block goes out as message.thinking.
+	think := textstream.NewThinkSplitter(textstream.PromptOpensThinking(text))
+	send := func(thinking, content string) {
+		if thinking != "" || content != "" {
+			nd.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: content, Thinking: thinking}})
+		}
+	}
+	st, err := l.Generate(r.Context(), prompt, opts, func(piece string) error {
+		full.WriteString(piece)
 		if stream {
-			nd.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: text}})
+			send(think.Push(piece))
 		}
 		return nil
 	})
@@ -299,6 +307,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	if stream {
+		send(think.Flush())
+	}
 	final := api.ChatResponse{
 		Model:      req.Model,
 		CreatedAt:  time.Now().UTC(),
@@ -308,7 +319,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		Metrics:    metrics(start, l.lease.LoadDuration, st),
 	}
 	if !stream {
-		final.Message = answerMessage(full.String(), len(raw.Tools) > 0)
+		final.Message = answerMessage(full.String(), textstream.PromptOpensThinking(text), len(raw.Tools) > 0)
 	}
 	if req.Stream != nil && !*req.Stream {
 		return writeJSON(w, http.StatusOK, final)
@@ -320,10 +331,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// answerMessage splits a whole answer into thinking, content and tool calls.
-func answerMessage(text string, tools bool) api.Message {
+// answerMessage splits a whole answer into thinking, content and tool
+// calls; open says the prompt opened a thinking block.
+func answerMessage(text string, open, tools bool) api.Message {
 	msg := api.Message{Role: "assistant"}
-	msg.Thinking, msg.Content = pipeline.SplitThinking(text)
+	msg.Thinking, msg.Content = pipeline.SplitThinking(text, open)
 	if !tools {
 		return msg
 	}

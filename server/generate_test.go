@@ -21,6 +21,10 @@ var llama = testOrg + "/" + fixtures.TinyLlama
 // genAIRepo is the Llama fixture laid out as an onnxruntime-genai repo.
 const genAIRepo = "tiny-llama-genai"
 
+// thinkingRepo is the Llama fixture with a template that opens a thinking
+// block.
+const thinkingRepo = "tiny-llama-thinking"
+
 var greedyOptions = map[string]any{"temperature": 0, "num_predict": 12}
 
 func TestGenerateOverOllamaClient(t *testing.T) {
@@ -281,5 +285,35 @@ func TestGenerateGenAIRepo(t *testing.T) {
 	}
 	if !slices.Contains(show.Capabilities, "completion") {
 		t.Fatalf("capabilities %v", show.Capabilities)
+	}
+}
+
+// An answer inside a thinking block the template opened streams as
+// message.thinking, as Ollama's does, and the whole answer says the same.
+func TestChatStreamsThinking(t *testing.T) {
+	h := startServer(t, nil)
+	ctx := context.Background()
+	req := func(stream bool) *api.ChatRequest {
+		return &api.ChatRequest{Model: testOrg + "/" + thinkingRepo, Messages: []api.Message{{Role: "user", Content: "Why?"}},
+			Options: greedyOptions, Stream: &stream}
+	}
+	var thinking, content strings.Builder
+	err := h.client.Chat(ctx, req(true), func(r api.ChatResponse) error {
+		thinking.WriteString(r.Message.Thinking)
+		content.WriteString(r.Message.Content)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if thinking.Len() == 0 || content.Len() != 0 {
+		t.Fatalf("streamed thinking %q, content %q: want it all as thinking", thinking.String(), content.String())
+	}
+	var whole api.ChatResponse
+	if err := h.client.Chat(ctx, req(false), func(r api.ChatResponse) error { whole = r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if whole.Message.Thinking != strings.TrimSpace(thinking.String()) || whole.Message.Content != "" {
+		t.Fatalf("whole answer: thinking %q, content %q; streamed thinking %q", whole.Message.Thinking, whole.Message.Content, thinking.String())
 	}
 }

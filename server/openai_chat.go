@@ -11,6 +11,7 @@ import (
 
 	"runner/chattemplate"
 	"runner/pipeline"
+	"runner/pipeline/textstream"
 )
 
 func (s *Server) openAIRoutes() {
@@ -247,7 +248,7 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) error {
 		sse.done()
 		return nil
 	}
-	msg := answerMessage(full.String(), len(req.Tools) > 0)
+	msg := answerMessage(full.String(), textstream.PromptOpensThinking(text), len(req.Tools) > 0)
 	message := map[string]any{"role": "assistant", "content": msg.Content}
 	if msg.Thinking != "" {
 		message["reasoning"] = msg.Thinking

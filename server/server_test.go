@@ -54,6 +54,16 @@ func fixtureHub(t *testing.T, names ...string) string {
 	// The Llama fixture as onnxruntime-genai publishes models: a folder
 	// per variant.
 	fixtures.GenAIFolder(t, filepath.Join(hub, testOrg, genAIRepo, "cpu_and_mobile", "cpu-fp32"))
+	// The Llama fixture with a template that opens a thinking block for the
+	// answer, as DeepSeek-R1's does.
+	thinking := filepath.Join(hub, testOrg, thinkingRepo)
+	if err := os.CopyFS(thinking, os.DirFS(fixtures.Dir(t, fixtures.TinyLlama))); err != nil {
+		t.Fatal(err)
+	}
+	const template = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}"
+	if err := os.WriteFile(filepath.Join(thinking, "chat_template.jinja"), []byte(template), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return mirrortest.Start(t, hub)
 }
 
