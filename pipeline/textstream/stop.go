@@ -1,6 +1,8 @@
 // Package textstream shapes generated text on its way to the client: it
 // holds back text that may be the start of a stop string, so a stop string
-// is never emitted, even when it arrives split across tokens.
+// is never emitted, even when it arrives split across tokens, and it
+// separates a thinking block (<think>…</think>) from the content as both
+// stream.
 package textstream
 
 import "strings"
