@@ -316,4 +316,32 @@ func TestChatStreamsThinking(t *testing.T) {
 	if whole.Message.Thinking != strings.TrimSpace(thinking.String()) || whole.Message.Content != "" {
 		t.Fatalf("whole answer: thinking %q, content %q; streamed thinking %q", whole.Message.Thinking, whole.Message.Content, thinking.String())
 	}
+
+	// OpenAI's route streams it as "reasoning".
+	status, body := h.post(t, "POST", "/v1/chat/completions", `{"model":"`+testOrg+"/"+thinkingRepo+`","messages":[{"role":"user","content":"Why?"}],"temperature":0,"max_tokens":12,"stream":true}`)
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var reasoning, text strings.Builder
+	for _, line := range strings.Split(string(body), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var c struct {
+			Choices []struct {
+				Delta struct{ Content, Reasoning string }
+			}
+		}
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		for _, ch := range c.Choices {
+			reasoning.WriteString(ch.Delta.Reasoning)
+			text.WriteString(ch.Delta.Content)
+		}
+	}
+	if reasoning.String() != thinking.String() || text.Len() != 0 {
+		t.Fatalf("OpenAI stream: reasoning %q, content %q; want %q and none", reasoning.String(), text.String(), thinking.String())
+	}
 }

@@ -223,10 +223,25 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) error {
 		sse = newSSE(w)
 		sse.send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
 	}
+	// A thinking block streams as "reasoning", as Ollama's OpenAI routes
+	// send it.
+	think := textstream.NewThinkSplitter(textstream.PromptOpensThinking(text))
+	send := func(thinking, content string) {
+		delta := map[string]any{}
+		if thinking != "" {
+			delta["reasoning"] = thinking
+		}
+		if content != "" {
+			delta["content"] = content
+		}
+		if len(delta) > 0 {
+			sse.send(chunk(delta, nil))
+		}
+	}
 	st, err := l.Generate(r.Context(), prompt, opts, func(t string) error {
 		full.WriteString(t)
 		if stream {
-			sse.send(chunk(map[string]any{"content": t}, nil))
+			send(think.Push(t))
 		}
 		return nil
 	})
@@ -237,6 +252,9 @@ func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		return err
+	}
+	if stream {
+		send(think.Flush())
 	}
 	usage := map[string]int{"prompt_tokens": st.PromptTokens, "completion_tokens": st.Tokens, "total_tokens": st.PromptTokens + st.Tokens}
 	finish := finishReason(st.DoneReason)
