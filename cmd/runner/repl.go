@@ -19,6 +19,8 @@ const replHelp = `Commands:
   /set format json|SCHEMA    answer in JSON, or JSON following a schema
   /set noformat              answer in free text again
   /set verbose | quiet       show or hide timings after each answer
+  /set think | nothink       let a thinking model think, or not
+  /set hidethinking | showthinking
   /show parameters | system | format
   /clear                     forget the conversation
   /bye                       leave
@@ -128,6 +130,10 @@ func (s *chatSession) set(args []string, line string) error {
 		fmt.Fprintln(s.app.stdout, "Answers are free text.")
 	case "verbose", "quiet":
 		s.verbose = args[0] == "verbose"
+	case "think", "nothink":
+		s.think = &api.ThinkValue{Value: args[0] == "think"}
+	case "hidethinking", "showthinking":
+		s.hideThinking = args[0] == "hidethinking"
 	default:
 		return fmt.Errorf("unknown setting %q (/? lists them)", args[0])
 	}

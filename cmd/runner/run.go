@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,11 +19,13 @@ import (
 // runCmd chats with a model: one answer to a prompt, or a conversation on a
 // terminal.
 type runCmd struct {
-	app     *app
-	engine  engineFlags
-	verbose bool
-	system  string
-	format  string
+	app          *app
+	engine       engineFlags
+	verbose      bool
+	system       string
+	format       string
+	think        string
+	hideThinking bool
 }
 
 func (c *runCmd) Name() string { return "run" }
@@ -36,10 +39,16 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.verbose, "verbose", false, "print timings and tokens/s after each answer")
 	fs.StringVar(&c.system, "system", "", "system prompt")
 	fs.StringVar(&c.format, "format", "", `answer format: "json", a JSON schema, or @FILE holding one`)
+	fs.StringVar(&c.think, "think", "", "thinking models: true or false (default: the model's own)")
+	fs.BoolVar(&c.hideThinking, "hidethinking", false, "do not show a thinking model's thinking")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	format, err := readFormat(c.format)
+	if err != nil {
+		return usageError{err}
+	}
+	think, err := readThink(c.think)
 	if err != nil {
 		return usageError{err}
 	}
@@ -64,7 +73,8 @@ func (c *runCmd) Run(ctx context.Context, args []string) error {
 	if !slices.Contains(show.Capabilities, model.CapabilityCompletion) {
 		return fmt.Errorf("%s does not generate text (it supports %v); try `runner embed` or `runner classify`", name, show.Capabilities)
 	}
-	s := &chatSession{app: c.app, conn: conn, model: name, verbose: c.verbose, raw: show.Template == "", format: format}
+	s := &chatSession{app: c.app, conn: conn, model: name, verbose: c.verbose, raw: show.Template == "", format: format,
+		think: think, hideThinking: c.hideThinking}
 	if c.system != "" {
 		s.history = append(s.history, api.Message{Role: "system", Content: c.system})
 	}
@@ -94,7 +104,11 @@ type chatSession struct {
 	format json.RawMessage
 	// options are the model options set with /set parameter.
 	options map[string]any
-	history []api.Message
+	// think is sent with each turn (nil: the model's default);
+	// hideThinking keeps a thinking block off the screen.
+	think        *api.ThinkValue
+	hideThinking bool
+	history      []api.Message
 }
 
 // readFormat turns --format into a request's format field: "json", a JSON
@@ -118,6 +132,19 @@ func readFormat(flag string) (json.RawMessage, error) {
 	return json.RawMessage(flag), nil
 }
 
+// readThink reads --think: empty for the model's default, else true or
+// false.
+func readThink(flag string) (*api.ThinkValue, error) {
+	if flag == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(flag)
+	if err != nil {
+		return nil, fmt.Errorf("--think must be true or false, not %q", flag)
+	}
+	return &api.ThinkValue{Value: b}, nil
+}
+
 // ask sends one user turn and streams the answer to stdout.
 func (s *chatSession) ask(ctx context.Context, prompt string) error {
 	var answer strings.Builder
@@ -132,7 +159,20 @@ func (s *chatSession) ask(ctx context.Context, prompt string) error {
 		})
 	} else {
 		msgs := append(slices.Clone(s.history), api.Message{Role: "user", Content: prompt})
-		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs, Format: s.format, Options: s.options}, func(r api.ChatResponse) error {
+		thinking := false
+		err = s.conn.Chat(ctx, &api.ChatRequest{Model: s.model, Messages: msgs, Format: s.format, Options: s.options, Think: s.think}, func(r api.ChatResponse) error {
+			// Thinking shows as `ollama run` shows it, unless hidden.
+			if r.Message.Thinking != "" && !s.hideThinking {
+				if !thinking {
+					fmt.Fprintln(s.app.stdout, "Thinking...")
+					thinking = true
+				}
+				fmt.Fprint(s.app.stdout, r.Message.Thinking)
+			}
+			if r.Message.Content != "" && thinking {
+				fmt.Fprint(s.app.stdout, "\n...done thinking.\n\n")
+				thinking = false
+			}
 			fmt.Fprint(s.app.stdout, r.Message.Content)
 			answer.WriteString(r.Message.Content)
 			m = r.Metrics

@@ -37,6 +37,9 @@ func TestRunWithFormat(t *testing.T) {
 			t.Errorf("--format %s: %v, want a usage error", format, err)
 		}
 	}
+	if _, err := runCLI(t, "run", "--think", "maybe", model, "hi"); exitCode(err, io.Discard) != 2 {
+		t.Errorf("--think maybe: %v, want a usage error", err)
+	}
 }
 
 func TestREPLCommands(t *testing.T) {
@@ -86,5 +89,34 @@ func TestREPLCommands(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "unknown command /frobnicate") || strings.Contains(got, "never sent") {
 		t.Errorf("stderr %q", errb.String())
+	}
+}
+
+// A thinking block shows as `ollama run` shows it, unless hidden.
+func TestREPLShowsThinking(t *testing.T) {
+	encoderEnv(t)
+	model := filepath.Join(t.TempDir(), "thinking")
+	if err := os.CopyFS(model, os.DirFS(fixtures.Dir(t, fixtures.TinyLlama))); err != nil {
+		t.Fatal(err)
+	}
+	template := "{% for m in messages %}{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}"
+	if err := os.WriteFile(filepath.Join(model, "chat_template.jinja"), []byte(template), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := "/set parameter num_predict 6\n/set parameter temperature 0\nWhy?\n/set hidethinking\n/clear\nWhy?\n/bye\n"
+	var out, errb strings.Builder
+	a := newApp(strings.NewReader(script), &out, &errb)
+	var engine engineFlags
+	conn, err := a.connect(context.Background(), &engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := &chatSession{app: a, conn: conn, model: model}
+	if err := s.repl(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "Thinking..."); n != 1 || errb.Len() != 0 {
+		t.Fatalf("%d thinking blocks shown (want 1, the second hidden):\n%s\nstderr: %s", n, out.String(), errb.String())
 	}
 }
