@@ -127,23 +127,32 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer l.release(ka)
-	prompt, err := s.generatePrompt(l, &req)
+	prompt, think, err := s.generatePrompt(l, &req)
 	if err != nil {
 		return err
 	}
 
 	stream := req.Stream == nil || *req.Stream
 	var nd *ndjson
-	var full strings.Builder
+	var thinking, full strings.Builder
 	if stream {
 		nd = newNDJSON(w)
 	}
-	st, err := l.Generate(r.Context(), prompt, opts, func(text string) error {
+	// emit passes on a piece of the answer, a thinking block apart.
+	emit := func(th, text string) {
 		if !stream {
+			thinking.WriteString(th)
 			full.WriteString(text)
-			return nil
+		} else if th != "" || text != "" {
+			nd.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: text, Thinking: th})
 		}
-		nd.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: text})
+	}
+	st, err := l.Generate(r.Context(), prompt, opts, func(text string) error {
+		if think != nil {
+			emit(think.Push(text))
+		} else {
+			emit("", text)
+		}
 		return nil
 	})
 	if err != nil {
@@ -153,10 +162,14 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	if think != nil {
+		emit(think.Flush())
+	}
 	final := api.GenerateResponse{
 		Model:      req.Model,
 		CreatedAt:  time.Now().UTC(),
 		Response:   full.String(),
+		Thinking:   strings.TrimSpace(thinking.String()),
 		Done:       true,
 		DoneReason: st.DoneReason,
 		Context:    st.Context,
@@ -171,11 +184,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) error {
 
 // generatePrompt turns /api/generate's prompt into token ids: raw, or
 // wrapped in the model's chat template (with the system prompt) as a user
-// turn, after the context of an earlier exchange.
-func (s *Server) generatePrompt(l *loan, req *api.GenerateRequest) ([]int, error) {
+// turn, after the context of an earlier exchange. For templated prompts it
+// also returns the splitter that takes a thinking block out of the
+// answer; nil for raw ones, whose answer is all response.
+func (s *Server) generatePrompt(l *loan, req *api.GenerateRequest) ([]int, *textstream.ThinkSplitter, error) {
 	if req.Raw || (!l.HasChatTemplate() && req.Template == "") {
 		ids, err := l.EncodePrompt(req.Prompt, len(req.Context) == 0)
-		return append(append([]int(nil), req.Context...), ids...), err
+		return append(append([]int(nil), req.Context...), ids...), nil, err
 	}
 	var msgs []chattemplate.Message
 	if req.System != "" {
@@ -184,10 +199,10 @@ func (s *Server) generatePrompt(l *loan, req *api.GenerateRequest) ([]int, error
 	msgs = append(msgs, chattemplate.Message{Role: "user", Content: req.Prompt})
 	text, err := l.RenderChat(chattemplate.Input{Messages: msgs, AddGenerationPrompt: true, Extra: thinkExtra(req.Think)}, req.Template)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids, err := l.EncodePrompt(text, false)
-	return append(append([]int(nil), req.Context...), ids...), err
+	return append(append([]int(nil), req.Context...), ids...), textstream.NewThinkSplitter(textstream.PromptOpensThinking(text)), err
 }
 
 // thinkExtra passes Ollama's think switch to templates that take one.

@@ -317,6 +317,19 @@ func TestChatStreamsThinking(t *testing.T) {
 		t.Fatalf("whole answer: thinking %q, content %q; streamed thinking %q", whole.Message.Thinking, whole.Message.Content, thinking.String())
 	}
 
+	// /api/generate's templated prompts split it the same way.
+	for _, stream := range []bool{true, false} {
+		var th, resp strings.Builder
+		err := h.client.Generate(ctx, &api.GenerateRequest{Model: testOrg + "/" + thinkingRepo, Prompt: "Why?", Options: greedyOptions, Stream: &stream},
+			func(r api.GenerateResponse) error { th.WriteString(r.Thinking); resp.WriteString(r.Response); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(th.String()) != strings.TrimSpace(thinking.String()) || resp.Len() != 0 {
+			t.Fatalf("generate (stream %v): thinking %q, response %q; want %q and none", stream, th.String(), resp.String(), thinking.String())
+		}
+	}
+
 	// OpenAI's route streams it as "reasoning".
 	status, body := h.post(t, "POST", "/v1/chat/completions", `{"model":"`+testOrg+"/"+thinkingRepo+`","messages":[{"role":"user","content":"Why?"}],"temperature":0,"max_tokens":12,"stream":true}`)
 	if status != 200 {
