@@ -321,7 +321,11 @@ func TestChatStreamsThinking(t *testing.T) {
 	for _, stream := range []bool{true, false} {
 		var th, resp strings.Builder
 		err := h.client.Generate(ctx, &api.GenerateRequest{Model: testOrg + "/" + thinkingRepo, Prompt: "Why?", Options: greedyOptions, Stream: &stream},
-			func(r api.GenerateResponse) error { th.WriteString(r.Thinking); resp.WriteString(r.Response); return nil })
+			func(r api.GenerateResponse) error {
+				th.WriteString(r.Thinking)
+				resp.WriteString(r.Response)
+				return nil
+			})
 		if err != nil {
 			t.Fatal(err)
 		}
