@@ -87,6 +87,12 @@ type frame struct {
 	// object frames
 	seen  []bool // properties present, by index
 	value *node  // schema of the current key's value
+
+	// number frames of bounded integers: the sign, and the digits so far
+	// (how many, and what they are worth).
+	neg    bool
+	digits int
+	mag    int64
 }
 
 type stack struct {
@@ -179,7 +185,7 @@ func canEnd(s *stack) bool {
 	case frameRoot:
 		return s.f.state == 1
 	case frameNumber:
-		if numberComplete(s.f.state) {
+		if numberEnds(s.f) {
 			if p := valueDone(s.up); p != nil {
 				return canEnd(p)
 			}
@@ -289,14 +295,16 @@ func stepValue(s *stack, c byte, out []*stack) []*stack {
 		case c == '"' && n.types&kindString != 0:
 			out = append(out, s.with(frame{kind: frameString, n: n}))
 		case (c == '-' || c >= '0' && c <= '9') && n.types&(kindNumber|kindInteger) != 0:
-			st := numberMinus
+			f := frame{kind: frameNumber, n: n, state: numberMinus, count: 1, neg: c == '-'}
 			switch {
 			case c == '0':
-				st = numberZero
+				f.state, f.digits = numberZero, 1
 			case c != '-':
-				st = numberInt
+				f.state, f.digits, f.mag = numberInt, 1, int64(c-'0')
 			}
-			out = append(out, s.with(frame{kind: frameNumber, n: n, state: st, count: 1}))
+			if n.bounds == nil || n.bounds.viable(f.neg, f.mag, f.digits, f.state == numberZero) {
+				out = append(out, s.with(f))
+			}
 		case c == 't' && n.types&kindBoolean != 0:
 			out = append(out, s.with(frame{kind: frameLiteral, n: n, literals: []string{"true"}, pos: 1}))
 		case c == 'f' && n.types&kindBoolean != 0:
@@ -504,6 +512,12 @@ func numberComplete(state uint8) bool {
 	return state == numberZero || state == numberInt || state == numberFraction || state == numberExpDigits
 }
 
+// numberEnds reports whether the number in f may end here: it is complete
+// and within its bounds.
+func numberEnds(f frame) bool {
+	return numberComplete(f.state) && (f.n.bounds == nil || f.n.bounds.contains(f.neg, f.mag))
+}
+
 func stepNumber(s *stack, c byte, out []*stack) []*stack {
 	f := s.f
 	digit := c >= '0' && c <= '9'
@@ -546,9 +560,15 @@ func stepNumber(s *stack, c byte, out []*stack) []*stack {
 	if ok && f.count < maxNumberLength {
 		f.state = next
 		f.count++
+		if b := f.n.bounds; b != nil && digit {
+			f.mag, f.digits = f.mag*10+int64(c-'0'), f.digits+1
+			if f.digits > maxBoundedDigits || !b.viable(f.neg, f.mag, f.digits, f.state == numberZero) {
+				return out
+			}
+		}
 		return append(out, s.with(f))
 	}
-	if ok || !numberComplete(f.state) {
+	if ok || !numberEnds(f) {
 		return out
 	}
 	// The number ended before c, which belongs to what follows it.

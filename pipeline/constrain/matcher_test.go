@@ -140,7 +140,8 @@ func TestSchemaErrors(t *testing.T) {
 		"not json":       `{"type":`,
 		"unknown type":   `{"type": "float"}`,
 		"pattern":        `{"type": "string", "pattern": "^a"}`,
-		"minimum":        `{"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}}`,
+		"number minimum": `{"type": "object", "properties": {"n": {"type": "number", "minimum": 0}}}`,
+		"empty bounds":   `{"type": "integer", "minimum": 5, "exclusiveMaximum": 5}`,
 		"remote ref":     `{"$ref": "https://example.com/s.json"}`,
 		"dangling ref":   `{"$ref": "#/$defs/Nope"}`,
 		"false":          `false`,
@@ -259,6 +260,7 @@ func FuzzSchema(f *testing.F) {
 	f.Add([]byte(personSchema), []byte(`{"name":"A","age":1,"tags":["x"]}`))
 	f.Add([]byte(`{"anyOf":[{"type":"string","maxLength":2},{"enum":[1,10,"x"]}]}`), []byte(`10`))
 	f.Add([]byte(`{"type":"array","items":{"$ref":"#"},"maxItems":2}`), []byte(`[[],[[]]]`))
+	f.Add([]byte(`{"type":["integer","null"],"minimum":-3,"exclusiveMaximum":40}`), []byte(`-2`))
 	f.Fuzz(func(t *testing.T, schema, doc []byte) {
 		g, err := Schema(schema)
 		if err != nil {
@@ -273,4 +275,57 @@ func FuzzSchema(f *testing.F) {
 			m.Finished()
 		}
 	})
+}
+
+func TestIntegerBounds(t *testing.T) {
+	for schema, cases := range map[string]map[string]bool{
+		`{"type": "integer", "minimum": -5, "maximum": 120}`: {
+			"-5": true, "0": true, "-0": true, "7": true, "120": true, "99": true,
+			"-6": false, "121": false, "1000": false, "-10": false, "1.5": false,
+		},
+		`{"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10}`: {
+			"1": true, "9": true, "0": false, "10": false, "-1": false,
+		},
+		`{"type": "integer", "minimum": 0.5, "maximum": 1e3}`: {"1": true, "1000": true, "0": false, "1001": false},
+		`{"type": "integer", "minimum": 100}`:                 {"100": true, "123456": true, "99": false, "-100": false},
+	} {
+		g, err := Schema([]byte(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for doc, want := range cases {
+			if got := matches(g, doc); got != want {
+				t.Errorf("%s: %s matches = %v, want %v", schema, doc, got, want)
+			}
+		}
+		// A byte at a time, some digit always keeps the number viable until
+		// it can end: walks never get stuck.
+		rng := rand.New(rand.NewPCG(3, 4))
+		for walk := 0; walk < 200; walk++ {
+			m := g.NewMatcher()
+			var out []byte
+			for !m.CanEnd() || rng.IntN(3) == 0 {
+				var ok []byte
+				for _, c := range []byte("-0123456789") {
+					if m.Accepts([]byte{c}) {
+						ok = append(ok, c)
+					}
+				}
+				if len(ok) == 0 {
+					if m.CanEnd() {
+						break
+					}
+					t.Fatalf("%s: stuck after %q", schema, out)
+				}
+				c := ok[rng.IntN(len(ok))]
+				if err := m.Advance([]byte{c}); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, c)
+			}
+			if !matches(g, string(out)) {
+				t.Fatalf("%s: walk gave %q, which does not match", schema, out)
+			}
+		}
+	}
 }

@@ -53,6 +53,9 @@ type node struct {
 
 	// Strings.
 	minLength, maxLength int // maxLength < 0: no limit
+
+	// Integers: bounds, nil when there are none.
+	bounds *intBounds
 }
 
 // property is a named member of an object schema.
@@ -83,10 +86,11 @@ func JSON() *Grammar { return &Grammar{root: anyValue()} }
 // Schema compiles a JSON schema (the subset that structured-output users
 // write: type, properties, required, additionalProperties, items,
 // minItems, maxItems, enum, const, anyOf, oneOf, a one-element allOf,
-// minLength, maxLength, and $ref into $defs or definitions). Annotations
-// (title, description, default, examples, format...) are ignored;
-// assertions it cannot enforce (pattern, minimum, not...) are an error
-// rather than output that may not validate.
+// minLength, maxLength, minimum and maximum (exclusive too) on integers,
+// and $ref into $defs or definitions). Annotations (title, description,
+// default, examples, format...) are ignored; assertions it cannot enforce
+// (pattern, bounds on non-integers, not...) are an error rather than
+// output that may not validate.
 //
 // Objects with properties admit only those keys unless
 // additionalProperties says otherwise, in any order, and cannot close
@@ -159,8 +163,7 @@ type compiler struct {
 
 // unsupported are assertion keywords this package cannot enforce.
 var unsupported = []string{
-	"pattern", "patternProperties", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-	"multipleOf", "not", "if", "then", "else", "uniqueItems", "contains", "minContains", "maxContains",
+	"pattern", "patternProperties", "multipleOf", "not", "if", "then", "else", "uniqueItems", "contains", "minContains", "maxContains",
 	"dependentRequired", "dependentSchemas", "dependencies", "propertyNames", "minProperties",
 	"maxProperties", "unevaluatedProperties", "unevaluatedItems", "prefixItems", "additionalItems",
 }
@@ -219,6 +222,9 @@ func (c *compiler) compileObject(s map[string]any, at string) (*node, error) {
 		if err := c.compileItems(n, s, at); err != nil {
 			return nil, err
 		}
+	}
+	if err := compileBounds(n, s, at); err != nil {
+		return nil, err
 	}
 	if n.types&kindString != 0 {
 		var err error
