@@ -12,11 +12,18 @@ import (
 
 func llamaDecoder(t *testing.T) *engine.Decoder {
 	t.Helper()
+	return fixtureDecoder(t, fixtures.TinyLlama)
+}
+
+// fixtureDecoder opens one of the tiny Llama fixtures: tiny-llama, or
+// tiny-llama-gqa, whose attention is one GroupQueryAttention node.
+func fixtureDecoder(t *testing.T, name string) *engine.Decoder {
+	t.Helper()
 	rt, err := engine.Open(engine.Config{LibraryPath: testenv.ORTLibrary(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := rt.NewSession(context.Background(), fixtures.Dir(t, fixtures.TinyLlama)+"/onnx/model.onnx", engine.SessionOptions{})
+	sess, err := rt.NewSession(context.Background(), fixtures.Dir(t, name)+"/onnx/model.onnx", engine.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,8 +35,9 @@ func llamaDecoder(t *testing.T) *engine.Decoder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Layers != 2 || spec.KVHeads != 2 || spec.HeadDim != 16 || spec.Vocab != 32000 || !spec.HasPositionIDs {
-		t.Fatalf("spec = %+v", spec)
+	if spec.Layers != 2 || spec.KVHeads != 2 || spec.HeadDim != 16 || spec.Vocab != 32000 || !spec.HasPositionIDs ||
+		spec.RightPaddedAttention != (name == fixtures.TinyLlamaGQA) {
+		t.Fatalf("%s: spec = %+v", name, spec)
 	}
 	return engine.NewDecoder(sess, spec)
 }
@@ -82,10 +90,16 @@ func TestDecoderCacheMatchesFullPrompt(t *testing.T) {
 	}
 }
 
-// Sequences that join a batch (left-padded to a common length), decode
-// together, and leave it, get the logits they would get alone.
+// Sequences that join a batch (padded to a common length: on the left, or
+// on the right for GroupQueryAttention), decode together, and leave it,
+// get the logits they would get alone.
 func TestDecoderBatchJoinAndLeave(t *testing.T) {
-	d := llamaDecoder(t)
+	for _, name := range []string{fixtures.TinyLlama, fixtures.TinyLlamaGQA} {
+		t.Run(name, func(t *testing.T) { testBatchJoinAndLeave(t, fixtureDecoder(t, name)) })
+	}
+}
+
+func testBatchJoinAndLeave(t *testing.T, d *engine.Decoder) {
 	prompts := [][]int64{
 		{1, 415, 2936, 9060},
 		{1, 306, 763, 8062, 1135, 297, 278, 4566, 29889},
