@@ -89,10 +89,11 @@ type frame struct {
 	value *node  // schema of the current key's value
 
 	// number frames of bounded integers: the sign, and the digits so far
-	// (how many, and what they are worth).
+	// (how many, and what they are worth); of bounded decimals, the text.
 	neg    bool
 	digits int
 	mag    int64
+	text   string
 }
 
 type stack struct {
@@ -302,7 +303,10 @@ func stepValue(s *stack, c byte, out []*stack) []*stack {
 			case c != '-':
 				f.state, f.digits, f.mag = numberInt, 1, int64(c-'0')
 			}
-			if n.bounds == nil || n.bounds.viable(f.neg, f.mag, f.digits, f.state == numberZero) {
+			if n.decBounds != nil {
+				f.text = string(c)
+			}
+			if numberViable(f) {
 				out = append(out, s.with(f))
 			}
 		case c == 't' && n.types&kindBoolean != 0:
@@ -515,7 +519,27 @@ func numberComplete(state uint8) bool {
 // numberEnds reports whether the number in f may end here: it is complete
 // and within its bounds.
 func numberEnds(f frame) bool {
-	return numberComplete(f.state) && (f.n.bounds == nil || f.n.bounds.contains(f.neg, f.mag))
+	switch {
+	case !numberComplete(f.state):
+		return false
+	case f.n.bounds != nil:
+		return f.n.bounds.contains(f.neg, f.mag)
+	case f.n.decBounds != nil:
+		return f.n.decBounds.contains(f.text)
+	}
+	return true
+}
+
+// numberViable reports whether the number in f can still end within its
+// bounds.
+func numberViable(f frame) bool {
+	switch {
+	case f.n.bounds != nil:
+		return f.digits <= maxBoundedDigits && f.n.bounds.viable(f.neg, f.mag, f.digits, f.state == numberZero)
+	case f.n.decBounds != nil:
+		return f.n.decBounds.viable(f.text, maxNumberLength-f.count)
+	}
+	return true
 }
 
 func stepNumber(s *stack, c byte, out []*stack) []*stack {
@@ -557,14 +581,20 @@ func stepNumber(s *stack, c byte, out []*stack) []*stack {
 	case numberExpSign, numberExpDigits:
 		next, ok = numberExpDigits, digit
 	}
+	if ok && f.n.decBounds != nil && (c == 'e' || c == 'E') {
+		ok = false // bounded decimals are written without an exponent
+	}
 	if ok && f.count < maxNumberLength {
 		f.state = next
 		f.count++
-		if b := f.n.bounds; b != nil && digit {
+		if f.n.bounds != nil && digit {
 			f.mag, f.digits = f.mag*10+int64(c-'0'), f.digits+1
-			if f.digits > maxBoundedDigits || !b.viable(f.neg, f.mag, f.digits, f.state == numberZero) {
-				return out
-			}
+		}
+		if f.n.decBounds != nil {
+			f.text += string(c)
+		}
+		if !numberViable(f) {
+			return out
 		}
 		return append(out, s.with(f))
 	}

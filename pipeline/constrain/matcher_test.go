@@ -140,7 +140,8 @@ func TestSchemaErrors(t *testing.T) {
 		"not json":       `{"type":`,
 		"unknown type":   `{"type": "float"}`,
 		"pattern":        `{"type": "string", "pattern": "^a"}`,
-		"number minimum": `{"type": "object", "properties": {"n": {"type": "number", "minimum": 0}}}`,
+		"bad bound":      `{"type": "object", "properties": {"n": {"type": "number", "minimum": "zero"}}}`,
+		"empty decimal":  `{"type": "number", "exclusiveMinimum": 1, "maximum": 1}`,
 		"empty bounds":   `{"type": "integer", "minimum": 5, "exclusiveMaximum": 5}`,
 		"remote ref":     `{"$ref": "https://example.com/s.json"}`,
 		"dangling ref":   `{"$ref": "#/$defs/Nope"}`,
@@ -261,6 +262,7 @@ func FuzzSchema(f *testing.F) {
 	f.Add([]byte(`{"anyOf":[{"type":"string","maxLength":2},{"enum":[1,10,"x"]}]}`), []byte(`10`))
 	f.Add([]byte(`{"type":"array","items":{"$ref":"#"},"maxItems":2}`), []byte(`[[],[[]]]`))
 	f.Add([]byte(`{"type":["integer","null"],"minimum":-3,"exclusiveMaximum":40}`), []byte(`-2`))
+	f.Add([]byte(`{"type":"number","exclusiveMinimum":0.1,"maximum":0.2}`), []byte(`0.15`))
 	f.Fuzz(func(t *testing.T, schema, doc []byte) {
 		g, err := Schema(schema)
 		if err != nil {
@@ -288,6 +290,13 @@ func TestIntegerBounds(t *testing.T) {
 		},
 		`{"type": "integer", "minimum": 0.5, "maximum": 1e3}`: {"1": true, "1000": true, "0": false, "1001": false},
 		`{"type": "integer", "minimum": 100}`:                 {"100": true, "123456": true, "99": false, "-100": false},
+		`{"type": "number", "minimum": 0, "maximum": 1}`: {
+			"0": true, "1": true, "0.5": true, "0.999": true, "1.0": true, "-0": true,
+			"1.01": false, "2": false, "-0.1": false, "10": false, "1e0": false,
+		},
+		`{"type": "number", "exclusiveMinimum": -2.5, "exclusiveMaximum": 3}`: {
+			"-2.4": true, "2.999": true, "0": true, "-2.5": false, "3": false, "3.0": false, "-3": false,
+		},
 	} {
 		g, err := Schema([]byte(schema))
 		if err != nil {
@@ -306,7 +315,7 @@ func TestIntegerBounds(t *testing.T) {
 			var out []byte
 			for !m.CanEnd() || rng.IntN(3) == 0 {
 				var ok []byte
-				for _, c := range []byte("-0123456789") {
+				for _, c := range []byte("-0123456789.") {
 					if m.Accepts([]byte{c}) {
 						ok = append(ok, c)
 					}

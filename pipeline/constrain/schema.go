@@ -54,8 +54,10 @@ type node struct {
 	// Strings.
 	minLength, maxLength int // maxLength < 0: no limit
 
-	// Integers: bounds, nil when there are none.
-	bounds *intBounds
+	// Numbers: bounds, nil when there are none (integer bounds for
+	// integer-only schemas, decimal bounds otherwise).
+	bounds    *intBounds
+	decBounds *decBounds
 }
 
 // property is a named member of an object schema.
@@ -86,11 +88,12 @@ func JSON() *Grammar { return &Grammar{root: anyValue()} }
 // Schema compiles a JSON schema (the subset that structured-output users
 // write: type, properties, required, additionalProperties, items,
 // minItems, maxItems, enum, const, anyOf, oneOf, a one-element allOf,
-// minLength, maxLength, minimum and maximum (exclusive too) on integers,
-// and $ref into $defs or definitions). Annotations (title, description,
-// default, examples, format...) are ignored; assertions it cannot enforce
-// (pattern, bounds on non-integers, not...) are an error rather than
-// output that may not validate.
+// minLength, maxLength, minimum and maximum (exclusive too; bounded
+// decimals are written without an exponent), and $ref into $defs or
+// definitions). Annotations (title, description, default, examples,
+// format...) are ignored; assertions it cannot enforce (pattern,
+// multipleOf, not...) are an error rather than output that may not
+// validate.
 //
 // Objects with properties admit only those keys unless
 // additionalProperties says otherwise, in any order, and cannot close
