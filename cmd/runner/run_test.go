@@ -60,19 +60,7 @@ func TestREPLCommands(t *testing.T) {
 		"/bye",
 		"never sent",
 	}, "\n")
-	var out, errb strings.Builder
-	a := newApp(strings.NewReader(script), &out, &errb)
-	var engine engineFlags
-	conn, err := a.connect(context.Background(), &engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s := &chatSession{app: a, conn: conn, model: model}
-	if err := s.repl(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	got := out.String()
+	s, got, stderr := runREPL(t, model, script)
 	for _, want := range []string{
 		"temperature          0\n", "num_predict          5\n", `stop                 ["END","STOP"]` + "\n",
 		"Set format.", "Be brief.\n", "Free text.\n",
@@ -87,8 +75,8 @@ func TestREPLCommands(t *testing.T) {
 	if len(s.history) != 3 || s.history[0].Role != "system" || s.history[1].Content != "Is it?" {
 		t.Errorf("history %+v: want the system message, then the question and its answer", s.history)
 	}
-	if !strings.Contains(errb.String(), "unknown command /frobnicate") || strings.Contains(got, "never sent") {
-		t.Errorf("stderr %q", errb.String())
+	if !strings.Contains(stderr, "unknown command /frobnicate") || strings.Contains(got, "never sent") {
+		t.Errorf("stderr %q", stderr)
 	}
 }
 
@@ -104,6 +92,17 @@ func TestREPLShowsThinking(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := "/set parameter num_predict 6\n/set parameter temperature 0\nWhy?\n/set hidethinking\n/clear\nWhy?\n/bye\n"
+	_, out, stderr := runREPL(t, model, script)
+	if n := strings.Count(out, "Thinking..."); n != 1 || stderr != "" {
+		t.Fatalf("%d thinking blocks shown (want 1, the second hidden):\n%s\nstderr: %s", n, out, stderr)
+	}
+}
+
+// runREPL runs a REPL session on model with script as its input, through
+// a server started in the process, and returns the session with what it
+// wrote to stdout and stderr.
+func runREPL(t *testing.T, model, script string) (*chatSession, string, string) {
+	t.Helper()
 	var out, errb strings.Builder
 	a := newApp(strings.NewReader(script), &out, &errb)
 	var engine engineFlags
@@ -116,7 +115,5 @@ func TestREPLShowsThinking(t *testing.T) {
 	if err := s.repl(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "Thinking..."); n != 1 || errb.Len() != 0 {
-		t.Fatalf("%d thinking blocks shown (want 1, the second hidden):\n%s\nstderr: %s", n, out.String(), errb.String())
-	}
+	return s, out.String(), errb.String()
 }
