@@ -16,8 +16,8 @@ import (
 
 // orderSchema is bounded (enums, booleans, short strings, a few items, and
 // the matcher's limits on whitespace runs and number lengths) so that even
-// a model with random weights finishes it within 1000 tokens: at most
-// about 900 bytes.
+// a model with random weights finishes it within 1500 tokens: it is at
+// most about 1000 bytes.
 const orderSchema = `{
   "type": "object",
   "properties": {
@@ -64,9 +64,9 @@ func TestFormatSchemaOverOllamaClient(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opts := map[string]any{"temperature": 0.9, "seed": i, "num_predict": 1000}
+			opts := map[string]any{"temperature": 0.9, "seed": i, "num_predict": 1500}
 			if i == 0 {
-				opts = map[string]any{"temperature": 0, "num_predict": 1000}
+				opts = map[string]any{"temperature": 0, "num_predict": 1500}
 			}
 			var final api.GenerateResponse
 			var text strings.Builder
@@ -97,7 +97,7 @@ func TestFormatSchemaOverOllamaClient(t *testing.T) {
 	var reply api.ChatResponse
 	no := false
 	err := h.client.Chat(ctx, &api.ChatRequest{Model: llama, Messages: []api.Message{{Role: "user", Content: "An order?"}}, Format: schema,
-		Stream: &no, Options: map[string]any{"temperature": 0, "num_predict": 1000}}, func(r api.ChatResponse) error { reply = r; return nil })
+		Stream: &no, Options: map[string]any{"temperature": 0, "num_predict": 1500}}, func(r api.ChatResponse) error { reply = r; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestFormatJSON(t *testing.T) {
 	}
 
 	// OpenAI's response_format with a schema.
-	body := `{"model":"` + llama + `","messages":[{"role":"user","content":"An order?"}],"temperature":0,"max_tokens":1000,
+	body := `{"model":"` + llama + `","messages":[{"role":"user","content":"An order?"}],"temperature":0,"max_tokens":1500,
 		"response_format":{"type":"json_schema","json_schema":{"name":"order","strict":true,"schema":` + orderSchema + `}}}`
 	status, resp := h.post(t, "POST", "/v1/chat/completions", body)
 	if status != 200 {
