@@ -47,7 +47,7 @@ func TestREPLCommands(t *testing.T) {
 	model := fixtures.Dir(t, fixtures.TinyLlama)
 	script := strings.Join([]string{
 		"/set parameter temperature 0",
-		"/set parameter num_predict 5",
+		"/set parameter num_predict 40", // room for the 32 spaces the format allows before the value
 		"/set parameter stop END STOP",
 		"/show parameters",
 		`/set format {"enum": ["yes", "no"]}`,
@@ -62,7 +62,7 @@ func TestREPLCommands(t *testing.T) {
 	}, "\n")
 	s, got, stderr := runREPL(t, model, script)
 	for _, want := range []string{
-		"temperature          0\n", "num_predict          5\n", `stop                 ["END","STOP"]` + "\n",
+		"temperature          0\n", "num_predict          40\n", `stop                 ["END","STOP"]` + "\n",
 		"Set format.", "Be brief.\n", "Free text.\n",
 	} {
 		if !strings.Contains(got, want) {
