@@ -338,3 +338,45 @@ func TestIntegerBounds(t *testing.T) {
 		}
 	}
 }
+
+// pydanticSchema is what pydantic v2's model_json_schema() writes for a
+// model with a nested model, an optional field and a literal.
+const pydanticSchema = `{
+  "$defs": {
+    "Pet": {
+      "properties": {
+        "name": {"title": "Name", "type": "string"},
+        "kind": {"enum": ["cat", "dog"], "title": "Kind", "type": "string"}
+      },
+      "required": ["name", "kind"], "title": "Pet", "type": "object"
+    }
+  },
+  "properties": {
+    "name": {"title": "Name", "type": "string", "description": "Full name"},
+    "age": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}], "default": null, "title": "Age"},
+    "pets": {"items": {"$ref": "#/$defs/Pet"}, "title": "Pets", "type": "array"},
+    "score": {"maximum": 1.0, "minimum": 0.0, "title": "Score", "type": "number"}
+  },
+  "required": ["name", "pets", "score"], "title": "Person", "type": "object"
+}`
+
+func TestPydanticSchema(t *testing.T) {
+	g, err := Schema([]byte(pydanticSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for doc, want := range map[string]bool{
+		`{"name": "Ann", "pets": [{"name": "Rex", "kind": "dog"}], "score": 0.75}`: true,
+		`{"name": "Ann", "age": null, "pets": [], "score": 1}`:                     true,
+		`{"name": "Ann", "age": 41, "pets": [], "score": 0}`:                       true,
+		`{"name": "Ann", "age": -1, "pets": [], "score": 0}`:                       false,
+		`{"name": "Ann", "pets": [], "score": 1.5}`:                                false,
+		`{"name": "Ann", "pets": [{"name": "Tom", "kind": "cow"}], "score": 0.5}`:  false,
+		`{"name": "Ann", "pets": [{"name": "Tom"}], "score": 0.5}`:                 false,
+		`{"name": "Ann", "pets": [], "score": 0.5, "title": "Dr"}`:                 false,
+	} {
+		if got := matches(g, doc); got != want {
+			t.Errorf("%s: matches = %v, want %v", doc, got, want)
+		}
+	}
+}
