@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ollama/ollama/api"
 
@@ -25,9 +26,10 @@ const orderSchema = `{
     "urgent": {"type": "boolean"},
     "count": {"type": "integer"},
     "note": {"type": "string", "maxLength": 6},
-    "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "maxItems": 2}
+    "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "maxItems": 2},
+    "due": {"type": "string", "format": "date"}
   },
-  "required": ["colour", "urgent", "count", "note", "tags"]
+  "required": ["colour", "urgent", "count", "note", "tags", "due"]
 }`
 
 // checkOrder decodes an answer strictly and checks it against orderSchema.
@@ -39,11 +41,18 @@ func checkOrder(t *testing.T, text string) {
 		Count  *json.Number
 		Note   *string
 		Tags   []string
+		Due    *string
 	}
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&o); err != nil {
 		t.Fatalf("%q: %v", text, err)
+	}
+	if o.Due == nil {
+		t.Fatalf("%q has no due date", text)
+	}
+	if _, err := time.Parse("2006-01-02", *o.Due); err != nil {
+		t.Fatalf("%q: due: %v", text, err)
 	}
 	if o.Colour == nil || o.Urgent == nil || o.Count == nil || o.Note == nil || o.Tags == nil ||
 		!strings.Contains("red green blue", *o.Colour) || strings.ContainsAny(o.Count.String(), ".eE") || len(o.Tags) > 2 {
@@ -149,7 +158,7 @@ func TestFormatErrors(t *testing.T) {
 	for name, c := range map[string]struct{ path, body, contains string }{
 		"xml":             {"/api/generate", `{"model":"` + llama + `","prompt":"x","format":"xml"}`, "invalid format"},
 		"number":          {"/api/generate", `{"model":"` + llama + `","prompt":"x","format":42}`, "invalid format"},
-		"pattern":         {"/api/chat", `{"model":"` + llama + `","messages":[{"role":"user","content":"x"}],"format":{"type":"string","pattern":"a+"}}`, "pattern"},
+		"multipleOf":      {"/api/chat", `{"model":"` + llama + `","messages":[{"role":"user","content":"x"}],"format":{"type":"integer","multipleOf":3}}`, "multipleOf"},
 		"bad type":        {"/api/generate", `{"model":"` + llama + `","prompt":"x","format":{"type":"float"}}`, "unknown type"},
 		"openai type":     {"/v1/chat/completions", `{"model":"` + llama + `","messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}}`, "response_format"},
 		"openai noschema": {"/v1/chat/completions", `{"model":"` + llama + `","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}}`, "json_schema"},

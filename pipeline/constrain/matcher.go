@@ -3,6 +3,7 @@ package constrain
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Limits that keep a constrained output finite in size per position, so
@@ -79,10 +80,16 @@ type frame struct {
 	isKey bool
 
 	// string frames: raw bytes of a free key, and the UTF-8 continuation
-	// bytes still expected with the range the next one must fall in.
+	// bytes still expected with the range the next one must fall in; for
+	// strings with a pattern, where the pattern stands, the bytes of the
+	// character being read and the value of a \u escape.
 	key            string
 	utf8Need       uint8
 	utf8Lo, utf8Hi byte
+	re             *regexState
+	rbuf           [4]byte
+	rn             uint8
+	hexv           rune
 
 	// object frames
 	seen  []bool // properties present, by index
@@ -394,21 +401,38 @@ func stepString(s *stack, c byte, out []*stack) []*stack {
 	f := s.f
 	switch f.state {
 	case stringEscape:
-		switch c {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		r, simple := escapes[c]
+		switch {
+		case simple:
 			f.state = stringPlain
-		case 'u':
-			f.state, f.utf8Need = stringHex, 4
+			if !f.feedRune(r) {
+				return out
+			}
+		case c == 'u':
+			f.state, f.utf8Need, f.hexv = stringHex, 4, 0
 		default:
 			return out
 		}
 		return appendString(s, f, c, out)
 	case stringHex:
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		v, ok := hexValue(c)
+		if !ok {
 			return out
 		}
+		f.hexv = f.hexv<<4 | rune(v)
 		if f.utf8Need--; f.utf8Need == 0 {
 			f.state = stringPlain
+			// A pattern reads whole characters: it takes no surrogate halves.
+			if f.n.pattern != nil && f.hexv >= 0xD800 && f.hexv <= 0xDFFF || !f.feedRune(f.hexv) {
+				return out
+			}
+		} else if f.n.pattern != nil {
+			// The character this escape can still become must fit.
+			shift := 4 * uint(f.utf8Need)
+			lo := f.hexv << shift
+			if !f.n.pattern.acceptsRange(f.re, lo, lo|(1<<shift-1)) {
+				return out
+			}
 		}
 		return appendString(s, f, c, out)
 	}
@@ -418,11 +442,22 @@ func stepString(s *stack, c byte, out []*stack) []*stack {
 		}
 		f.utf8Need--
 		f.utf8Lo, f.utf8Hi = 0x80, 0xBF
+		if f.n.pattern != nil {
+			f.rbuf[f.rn], f.rn = c, f.rn+1
+			if f.utf8Need == 0 {
+				r, _ := utf8.DecodeRune(f.rbuf[:f.rn])
+				if f.rn = 0; !f.feedRune(r) {
+					return out
+				}
+			} else if !f.partialRuneFits() {
+				return out
+			}
+		}
 		return appendString(s, f, c, out)
 	}
 	switch {
 	case c == '"':
-		if f.count < f.n.minLength {
+		if f.count < f.n.minLength || f.n.pattern != nil && !f.n.pattern.matched(f.re) {
 			return out
 		}
 		if f.isKey {
@@ -441,8 +476,20 @@ func stepString(s *stack, c byte, out []*stack) []*stack {
 		if !startUTF8(&f, c) {
 			return out
 		}
+		f.rbuf[0], f.rn = c, 1
+		if f.n.pattern != nil && !f.partialRuneFits() {
+			return out
+		}
 	case c == '\\':
+		// Escapes stand for characters up to U+FFFF: one of them must fit.
+		if f.n.pattern != nil && !f.n.pattern.acceptsRange(f.re, 0, 0xFFFF) {
+			return out
+		}
 		f.state = stringEscape
+	default:
+		if !f.feedRune(rune(c)) {
+			return out
+		}
 	}
 	// A new character: escapes and multi-byte characters count once, at
 	// their first byte.
@@ -451,6 +498,55 @@ func stepString(s *stack, c byte, out []*stack) []*stack {
 	}
 	f.count++
 	return appendString(s, f, c, out)
+}
+
+// escapes are JSON's one-character escapes and the characters they stand
+// for.
+var escapes = map[byte]rune{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// partialRuneFits reports whether some character that the bytes read so
+// far (f.rbuf[:f.rn], utf8Need more to come) can become fits the
+// string's pattern.
+func (f *frame) partialRuneFits() bool {
+	var lo, hi [4]byte
+	n := copy(lo[:], f.rbuf[:f.rn])
+	copy(hi[:], f.rbuf[:f.rn])
+	for i := range int(f.utf8Need) {
+		lo[n+i], hi[n+i] = 0x80, 0xBF
+		if i == 0 {
+			lo[n], hi[n] = f.utf8Lo, f.utf8Hi
+		}
+	}
+	size := n + int(f.utf8Need)
+	rlo, _ := utf8.DecodeRune(lo[:size])
+	rhi, _ := utf8.DecodeRune(hi[:size])
+	return f.n.pattern.acceptsRange(f.re, rlo, rhi)
+}
+
+// feedRune takes a whole character of a string into its pattern, if it
+// has one, and reports whether a match can still follow.
+func (f *frame) feedRune(r rune) bool {
+	p := f.n.pattern
+	if p == nil {
+		return true
+	}
+	if f.re == nil {
+		f.re = p.start()
+	}
+	f.re = p.step(f.re, r)
+	return f.re != nil
 }
 
 // startUTF8 reads the lead byte of a multi-byte character, setting the

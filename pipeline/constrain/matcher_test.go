@@ -139,7 +139,9 @@ func TestSchemaErrors(t *testing.T) {
 	for name, schema := range map[string]string{
 		"not json":       `{"type":`,
 		"unknown type":   `{"type": "float"}`,
-		"pattern":        `{"type": "string", "pattern": "^a"}`,
+		"word boundary":  `{"type": "string", "pattern": "\\bcat"}`,
+		"bad pattern":    `{"type": "string", "pattern": "("}`,
+		"both":           `{"type": "string", "pattern": "a", "format": "date"}`,
 		"bad bound":      `{"type": "object", "properties": {"n": {"type": "number", "minimum": "zero"}}}`,
 		"empty decimal":  `{"type": "number", "exclusiveMinimum": 1, "maximum": 1}`,
 		"empty bounds":   `{"type": "integer", "minimum": 5, "exclusiveMaximum": 5}`,
@@ -263,6 +265,8 @@ func FuzzSchema(f *testing.F) {
 	f.Add([]byte(`{"type":"array","items":{"$ref":"#"},"maxItems":2}`), []byte(`[[],[[]]]`))
 	f.Add([]byte(`{"type":["integer","null"],"minimum":-3,"exclusiveMaximum":40}`), []byte(`-2`))
 	f.Add([]byte(`{"type":"number","exclusiveMinimum":0.1,"maximum":0.2}`), []byte(`0.15`))
+	f.Add([]byte(`{"type":"string","pattern":"^(?i)a[b-d]+é$","maxLength":5}`), []byte(`"aBc\u00e9"`))
+	f.Add([]byte(`{"type":"string","format":"date-time"}`), []byte(`"2024-01-02T03:04:05Z"`))
 	f.Fuzz(func(t *testing.T, schema, doc []byte) {
 		g, err := Schema(schema)
 		if err != nil {
@@ -377,6 +381,65 @@ func TestPydanticSchema(t *testing.T) {
 	} {
 		if got := matches(g, doc); got != want {
 			t.Errorf("%s: matches = %v, want %v", doc, got, want)
+		}
+	}
+}
+
+func TestStringPatternsAndFormats(t *testing.T) {
+	for schema, cases := range map[string]map[string]bool{
+		`{"type": "string", "pattern": "^[a-z]+-\\d{2}$"}`: {
+			`"ab-12"`: true, `"ab-1"`: false, `"Ab-12"`: false, `"ab-123"`: false, `""`: false,
+		},
+		`{"pattern": "cat"}`:                       {`"a cat!"`: true, `"cat"`: true, `"dog"`: false},
+		`{"type": "string", "pattern": "^a\\nb$"}`: {`"a\nb"`: true, `"a\u000ab"`: true, `"anb"`: false},
+		`{"type": "string", "pattern": "^é+$"}`:    {`"éé"`: true, `"\u00e9"`: true, `"e"`: false, `"\ud83d\ude00"`: false},
+		`{"type": "string", "pattern": "^$"}`:      {`""`: true, `"a"`: false},
+		`{"type": "string", "format": "date-time"}`: {
+			`"2024-02-29T13:45:00Z"`: true, `"2024-02-29T13:45:00.123+05:30"`: true,
+			`"2024-13-01T00:00:00Z"`: false, `"2024-02-29 13:45:00Z"`: false, `"2024-02-29T24:00:00Z"`: false,
+		},
+		`{"type": "string", "format": "date"}`:  {`"2024-12-31"`: true, `"2024-12-32"`: false, `"24-12-31"`: false},
+		`{"type": "string", "format": "uuid"}`:  {`"123e4567-e89b-12d3-a456-426614174000"`: true, `"123e4567"`: false},
+		`{"type": "string", "format": "email"}`: {`"anything"`: true}, // an annotation
+	} {
+		g, err := Schema([]byte(schema))
+		if err != nil {
+			t.Fatalf("%s: %v", schema, err)
+		}
+		for doc, want := range cases {
+			if got := matches(g, doc); got != want {
+				t.Errorf("%s: %s matches = %v, want %v", schema, doc, got, want)
+			}
+		}
+	}
+	// Random walks under a format never get stuck and end in a match.
+	g, err := Schema([]byte(`{"type": "string", "format": "date-time"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for walk := 0; walk < 100; walk++ {
+		m := g.NewMatcher()
+		var out []byte
+		for !m.Finished() {
+			var ok []byte
+			for _, c := range []byte("\"0123456789-:.TZz+ ") {
+				if m.Accepts([]byte{c}) {
+					ok = append(ok, c)
+				}
+			}
+			if len(ok) == 0 {
+				t.Fatalf("stuck after %q", out)
+			}
+			c := ok[rng.IntN(len(ok))]
+			if err := m.Advance([]byte{c}); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
+		}
+		var v string
+		if err := json.Unmarshal(out, &v); err != nil || !matches(g, string(out)) {
+			t.Fatalf("walk gave %q: %v", out, err)
 		}
 	}
 }

@@ -53,6 +53,9 @@ type node struct {
 
 	// Strings.
 	minLength, maxLength int // maxLength < 0: no limit
+	// pattern, when not nil, is what a string's characters must match
+	// (pattern, or a format such as date-time).
+	pattern *pattern
 
 	// Numbers: bounds, nil when there are none (integer bounds for
 	// integer-only schemas, decimal bounds otherwise).
@@ -166,7 +169,7 @@ type compiler struct {
 
 // unsupported are assertion keywords this package cannot enforce.
 var unsupported = []string{
-	"pattern", "patternProperties", "multipleOf", "not", "if", "then", "else", "uniqueItems", "contains", "minContains", "maxContains",
+	"patternProperties", "multipleOf", "not", "if", "then", "else", "uniqueItems", "contains", "minContains", "maxContains",
 	"dependentRequired", "dependentSchemas", "dependencies", "propertyNames", "minProperties",
 	"maxProperties", "unevaluatedProperties", "unevaluatedItems", "prefixItems", "additionalItems",
 }
@@ -240,6 +243,9 @@ func (c *compiler) compileObject(s map[string]any, at string) (*node, error) {
 		if n.maxLength >= 0 && n.maxLength < n.minLength {
 			return nil, fmt.Errorf("%w: %s: maxLength is below minLength", ErrSchema, at)
 		}
+		if err := compileStringPattern(n, s, at); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -260,7 +266,7 @@ func (c *compiler) compileType(n *node, s map[string]any, at string) error {
 			n.types = kindObject
 		case has(s, "items", "minItems", "maxItems"):
 			n.types = kindArray
-		case has(s, "minLength", "maxLength"):
+		case has(s, "minLength", "maxLength", "pattern"):
 			n.types = kindString
 		default:
 			n.types = kindAny
@@ -524,4 +530,29 @@ func encode(v any) (string, error) {
 
 func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// compileStringPattern reads pattern, or a format that has one (date,
+// time, date-time, uuid; other formats are annotations).
+func compileStringPattern(n *node, s map[string]any, at string) error {
+	expr, ok := s["pattern"]
+	if f, hasFormat := s["format"].(string); hasFormat && stringFormats[f] != "" {
+		if ok {
+			return fmt.Errorf("%w: %s: pattern and format %q together are not supported", ErrSchema, at, f)
+		}
+		expr, ok = stringFormats[f], true
+	}
+	if !ok {
+		return nil
+	}
+	str, isString := expr.(string)
+	if !isString {
+		return fmt.Errorf("%w: %s/pattern must be a string", ErrSchema, at)
+	}
+	p, err := compilePattern(str)
+	if err != nil {
+		return fmt.Errorf("%w: %s/pattern: %v", ErrSchema, at, err)
+	}
+	n.pattern = p
+	return nil
 }

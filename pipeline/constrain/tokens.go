@@ -193,7 +193,7 @@ func (t *Tokens) Finished() bool { return t.m.Finished() }
 // string text) and whether it allowed any token.
 func (t *Tokens) maskString(mask []bool) (handled, allowed bool) {
 	f := t.m.alts[0].f
-	if f.kind != frameString || f.state != stringPlain {
+	if f.kind != frameString || f.state != stringPlain || f.n.pattern != nil {
 		return false, false
 	}
 	left := int32(-1)

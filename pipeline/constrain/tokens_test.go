@@ -1,6 +1,7 @@
 package constrain
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"runner/internal/testenv"
@@ -97,9 +98,19 @@ func TestTokensFollowGrammar(t *testing.T) {
 func BenchmarkMask(b *testing.B) {
 	v, _, _ := vocabulary(b, "qwen3")
 	mask := make([]bool, len(v.tokens))
-	for _, at := range []struct{ name, prefix string }{{"object", `{"a": 1, `}, {"string", `{"a": "some text`}} {
+	patterned, err := Schema([]byte(`{"type": "object", "properties": {"a": {"type": "string", "pattern": "cat"}, "t": {"type": "string", "format": "date-time"}}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, at := range []struct {
+		name, prefix string
+		g            *Grammar
+	}{
+		{"object", `{"a": 1, `, JSON()}, {"string", `{"a": "some text`, JSON()},
+		{"pattern", `{"a": "some text`, patterned}, {"date-time", `{"t": "2024-0`, patterned},
+	} {
 		b.Run(at.name, func(b *testing.B) {
-			c := v.Constrain(JSON())
+			c := v.Constrain(at.g)
 			if err := c.m.Advance([]byte(at.prefix)); err != nil {
 				b.Fatal(err)
 			}
@@ -107,5 +118,52 @@ func BenchmarkMask(b *testing.B) {
 				c.Mask(mask)
 			}
 		})
+	}
+}
+
+// Random walks over real vocabularies, taking any token Mask allows, never
+// reach a point where no token is allowed, and end in a matching value:
+// string patterns refuse a character's first byte, or an escape's first
+// digit, when nothing it can become fits.
+func TestTokenWalksNeverStuck(t *testing.T) {
+	g, err := Schema([]byte(`{"type": "object", "properties": {
+		"note": {"type": "string", "maxLength": 6},
+		"due": {"type": "string", "format": "date"},
+		"code": {"type": "string", "pattern": "^[A-Z]{2}-\\d{3}$"},
+		"n": {"type": "integer", "minimum": -5, "maximum": 50}},
+		"required": ["note", "due", "code", "n"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"llama2", "qwen3"} {
+		v, _, eos := vocabulary(t, name)
+		rng := rand.New(rand.NewPCG(1, 2))
+		mask := make([]bool, len(v.tokens))
+		for walk := 0; walk < 40; walk++ {
+			c := v.Constrain(g)
+			var out []byte
+			for !c.Finished() && len(out) < 5000 {
+				if !c.Mask(mask) {
+					t.Fatalf("%s walk %d: nothing allowed after %q", name, walk, out)
+				}
+				var ids []int
+				for id, ok := range mask {
+					if ok {
+						ids = append(ids, id)
+					}
+				}
+				id := ids[rng.IntN(len(ids))]
+				if id == eos {
+					break
+				}
+				if err := c.Accept(id); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, v.tokens[id]...)
+			}
+			if c.Finished() && !matches(g, string(out)) {
+				t.Fatalf("%s walk %d: %q does not match", name, walk, out)
+			}
+		}
 	}
 }
