@@ -17,6 +17,7 @@
 // Whitespace runs, number lengths and nesting depth are bounded, so a
 // model cannot stall inside one value; objects with properties take only
 // those keys unless additionalProperties says otherwise; schema keywords
-// that constrain values in ways the matcher cannot enforce (pattern,
-// minimum...) are refused at compile time.
+// that constrain values in ways the matcher cannot enforce (multipleOf,
+// not...) are refused at compile time. String patterns and formats are
+// followed rune by rune; numbers with bounds, digit by digit.
 package constrain

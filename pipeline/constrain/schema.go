@@ -91,12 +91,12 @@ func JSON() *Grammar { return &Grammar{root: anyValue()} }
 // Schema compiles a JSON schema (the subset that structured-output users
 // write: type, properties, required, additionalProperties, items,
 // minItems, maxItems, enum, const, anyOf, oneOf, a one-element allOf,
-// minLength, maxLength, minimum and maximum (exclusive too; bounded
-// decimals are written without an exponent), and $ref into $defs or
-// definitions). Annotations (title, description, default, examples,
-// format...) are ignored; assertions it cannot enforce (pattern,
-// multipleOf, not...) are an error rather than output that may not
-// validate.
+// minLength, maxLength, pattern, the formats date, time, date-time and
+// uuid, minimum and maximum (exclusive too; bounded decimals are written
+// without an exponent), and $ref into $defs or definitions). Annotations
+// (title, description, default, examples, other formats...) are ignored;
+// assertions it cannot enforce (multipleOf, not...) are an error rather
+// than output that may not validate.
 //
 // Objects with properties admit only those keys unless
 // additionalProperties says otherwise, in any order, and cannot close
