@@ -83,15 +83,30 @@ func clamp(q *big.Int) int64 {
 	return q.Int64()
 }
 
-// viable reports whether an integer being written (negative or not, its
-// digits so far worth mag, digits of them, the first a 0 when zero is
-// set) can still end within the bounds.
-func (b *intBounds) viable(neg bool, mag int64, digits int, zero bool) bool {
+// splitInt reads an integer being written ("-", "-12", "0"...): its sign,
+// the magnitude of its digits, and how many there are.
+func splitInt(text string) (neg bool, mag int64, digits int) {
+	if neg = len(text) > 0 && text[0] == '-'; neg {
+		text = text[1:]
+	}
+	for _, c := range []byte(text) {
+		mag = mag*10 + int64(c-'0')
+	}
+	return neg, mag, len(text)
+}
+
+// viable reports whether an integer being written can still end within
+// the bounds.
+func (b *intBounds) viable(text string) bool {
+	neg, mag, digits := splitInt(text)
 	if digits == 0 { // just "-": any magnitude may follow
 		return b.min <= 0
 	}
+	if digits > maxBoundedDigits {
+		return false
+	}
 	longest := maxBoundedDigits - digits
-	if zero { // JSON allows no digit after a leading 0
+	if mag == 0 { // JSON allows no digit after a leading 0
 		longest = 0
 	}
 	lo, span := mag, int64(1) // magnitudes mag·10^j … mag·10^j + 10^j − 1
@@ -110,7 +125,8 @@ func (b *intBounds) viable(neg bool, mag int64, digits int, zero bool) bool {
 }
 
 // contains reports whether a finished integer lies within the bounds.
-func (b *intBounds) contains(neg bool, mag int64) bool {
+func (b *intBounds) contains(text string) bool {
+	neg, mag, _ := splitInt(text)
 	v := mag
 	if neg {
 		v = -mag

@@ -28,6 +28,12 @@ const (
 	frameArray                    // inside an array
 )
 
+// Root states.
+const (
+	rootBefore uint8 = iota // before the value
+	rootDone                // after it: nothing may follow
+)
+
 // Object states.
 const (
 	objectOpen       uint8 = iota // after '{'
@@ -48,7 +54,7 @@ const (
 const (
 	stringPlain  uint8 = iota
 	stringEscape       // after a backslash
-	stringHex          // in \uXXXX; count says how many hex digits are left
+	stringHex          // in \uXXXX; utf8Need says how many hex digits are left
 )
 
 // Number states.
@@ -95,12 +101,8 @@ type frame struct {
 	seen  []bool // properties present, by index
 	value *node  // schema of the current key's value
 
-	// number frames of bounded integers: the sign, and the digits so far
-	// (how many, and what they are worth); of bounded decimals, the text.
-	neg    bool
-	digits int
-	mag    int64
-	text   string
+	// number frames of bounded numbers: the number written so far.
+	text string
 }
 
 type stack struct {
@@ -191,7 +193,7 @@ func advanceByte(alts []*stack, c byte) []*stack {
 func canEnd(s *stack) bool {
 	switch s.f.kind {
 	case frameRoot:
-		return s.f.state == 1
+		return s.f.state == rootDone
 	case frameNumber:
 		if numberEnds(s.f) {
 			if p := valueDone(s.up); p != nil {
@@ -240,7 +242,7 @@ func valueDone(s *stack) *stack {
 	f := s.f
 	switch f.kind {
 	case frameRoot:
-		f.state = 1
+		f.state = rootDone
 	case frameObject:
 		f.state, f.ws = objectAfterValue, 0
 	case frameArray:
@@ -303,14 +305,14 @@ func stepValue(s *stack, c byte, out []*stack) []*stack {
 		case c == '"' && n.types&kindString != 0:
 			out = append(out, s.with(frame{kind: frameString, n: n}))
 		case (c == '-' || c >= '0' && c <= '9') && n.types&(kindNumber|kindInteger) != 0:
-			f := frame{kind: frameNumber, n: n, state: numberMinus, count: 1, neg: c == '-'}
+			f := frame{kind: frameNumber, n: n, state: numberMinus, count: 1}
 			switch {
 			case c == '0':
-				f.state, f.digits = numberZero, 1
+				f.state = numberZero
 			case c != '-':
-				f.state, f.digits, f.mag = numberInt, 1, int64(c-'0')
+				f.state = numberInt
 			}
-			if n.decBounds != nil {
+			if n.bounded() {
 				f.text = string(c)
 			}
 			if numberViable(f) {
@@ -619,7 +621,7 @@ func numberEnds(f frame) bool {
 	case !numberComplete(f.state):
 		return false
 	case f.n.bounds != nil:
-		return f.n.bounds.contains(f.neg, f.mag)
+		return f.n.bounds.contains(f.text)
 	case f.n.decBounds != nil:
 		return f.n.decBounds.contains(f.text)
 	}
@@ -631,7 +633,7 @@ func numberEnds(f frame) bool {
 func numberViable(f frame) bool {
 	switch {
 	case f.n.bounds != nil:
-		return f.digits <= maxBoundedDigits && f.n.bounds.viable(f.neg, f.mag, f.digits, f.state == numberZero)
+		return f.n.bounds.viable(f.text)
 	case f.n.decBounds != nil:
 		return f.n.decBounds.viable(f.text, maxNumberLength-f.count)
 	}
@@ -683,10 +685,7 @@ func stepNumber(s *stack, c byte, out []*stack) []*stack {
 	if ok && f.count < maxNumberLength {
 		f.state = next
 		f.count++
-		if f.n.bounds != nil && digit {
-			f.mag, f.digits = f.mag*10+int64(c-'0'), f.digits+1
-		}
-		if f.n.decBounds != nil {
+		if f.n.bounded() {
 			f.text += string(c)
 		}
 		if !numberViable(f) {

@@ -63,6 +63,9 @@ type node struct {
 	decBounds *decBounds
 }
 
+// bounded reports whether the node bounds its numbers.
+func (n *node) bounded() bool { return n.bounds != nil || n.decBounds != nil }
+
 // property is a named member of an object schema.
 type property struct {
 	name     string
