@@ -1,8 +1,8 @@
 package modelstore
 
 import (
+	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -185,18 +185,35 @@ func (c cacheDir) link(repo, commit, path, etag string, symlinks, moveBlob bool)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if got, err := os.Readlink(dst); err == nil && got == target {
+		return nil
+	}
+	// The link is made under a hidden name and renamed over dst, so that a
+	// reader (another pull, a load listing the snapshot) never finds dst
+	// missing while it is replaced.
+	tmp, err := tempName(dst)
+	if err != nil {
 		return err
 	}
-	if err := os.Symlink(target, dst); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			if got, rerr := os.Readlink(dst); rerr == nil && got == target {
-				return nil
-			}
-		}
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return nil
+}
+
+// tempName returns an unused hidden name beside path, for a file that is
+// renamed over path once complete. Hidden names are never listed as
+// snapshot files.
+func tempName(path string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%x.tmp", filepath.Base(path), b)), nil
 }
 
 // snapshotHas reports whether snapshots/<commit>/<path> exists and resolves
@@ -274,8 +291,11 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	tmp := dst + ".copy.tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, st.Mode().Perm())
+	tmp, err := tempName(dst)
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, st.Mode().Perm())
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,12 @@ package modelstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"runner/modelstore/mirror"
@@ -393,5 +395,58 @@ func TestExcludedSupportFilesAreOptional(t *testing.T) {
 	}
 	if _, err := st.Resolve(ctx, "org/embedder:q4", ResolveOptions{}); !errors.Is(err, ErrNotPulled) {
 		t.Errorf("incomplete snapshot resolved: %v", err)
+	}
+}
+
+// TestRelinkNeverHidesTheFile links the same snapshot file again and again,
+// as concurrent pulls of one model do, while readers check that the file
+// is always there.
+func TestRelinkNeverHidesTheFile(t *testing.T) {
+	for _, symlinks := range []bool{true, false} {
+		t.Run(fmt.Sprint("symlinks=", symlinks), func(t *testing.T) {
+			c := cacheDir(t.TempDir())
+			const repo, commit, etag = "org/m", "0123456789abcdef0123456789abcdef01234567", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			if err := os.MkdirAll(filepath.Dir(c.blobPath(repo, etag)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(c.blobPath(repo, etag), []byte("weights"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.link(repo, commit, "onnx/model.onnx", etag, symlinks, false); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 300 {
+						if err := c.link(repo, commit, "onnx/model.onnx", etag, symlinks, false); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			go func() { wg.Wait(); close(done) }()
+			for missing := 0; ; {
+				select {
+				case <-done:
+					if missing > 0 {
+						t.Fatalf("the file was missing %d times while it was relinked", missing)
+					}
+					files, err := snapshotFiles(c.snapshotDir(repo, commit))
+					if err != nil || !slices.Equal(files, []string{"onnx/model.onnx"}) {
+						t.Fatalf("snapshot holds %q (%v); want only the model", files, err)
+					}
+					return
+				default:
+				}
+				if !c.snapshotHas(repo, commit, "onnx/model.onnx") {
+					missing++
+				}
+			}
+		})
 	}
 }
