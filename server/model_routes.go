@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -22,6 +23,19 @@ func (s *Server) modelRoutes() {
 	s.handle("DELETE /api/delete", s.deleteModel)
 	s.handle("GET /v1/models", s.openAIModels)
 	s.handle("GET /v1/models/{model...}", s.openAIModel)
+	// Ollama's routes for building and publishing its own model format have
+	// no meaning for ONNX models from the Hub; they answer so, rather than
+	// with a bare 404.
+	for _, route := range []string{"POST /api/create", "POST /api/copy", "POST /api/push", "HEAD /api/blobs/{digest}", "POST /api/blobs/{digest}"} {
+		s.handle(route, s.modelAuthoring)
+	}
+}
+
+// modelAuthoring answers Ollama's create, copy, push and blob routes.
+func (s *Server) modelAuthoring(w http.ResponseWriter, r *http.Request) error {
+	return &apiError{http.StatusNotImplemented, fmt.Sprintf("%s %s is not supported: runner serves ONNX models from the Hugging Face Hub "+
+		"and does not build, copy or push Ollama models; get a model with `runner pull ORG/NAME[:VARIANT]` (or POST /api/pull), "+
+		"or use a local directory laid out like a Hub repository as the model name", r.Method, r.URL.Path)}
 }
 
 // modelName picks the model of a request that may still use Ollama's

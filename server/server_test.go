@@ -275,6 +275,8 @@ func TestErrors(t *testing.T) {
 		"body too large":  {"POST", "/api/embed", `{"model":"x","input":"` + strings.Repeat("a", 33<<20) + `"}`, nil, 413, ""},
 		"method":          {"GET", "/api/embed", "", nil, 405, ""},
 		"delete unknown":  {"DELETE", "/api/delete", `{"model":"runner-test/nope"}`, nil, 404, "not found"},
+		"create":          {"POST", "/api/create", `{"model":"mine","from":"llama3"}`, nil, 501, "runner pull"},
+		"blob":            {"POST", "/api/blobs/sha256:00", "x", nil, 501, "runner pull"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -286,6 +288,25 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error body is not JSON: %s", body)
 			}
 		})
+	}
+}
+
+// TestModelAuthoringOverOllamaClient: ollama's create and copy get an error
+// that says what runner does instead.
+func TestModelAuthoringOverOllamaClient(t *testing.T) {
+	h := startServer(t, nil)
+	ctx := context.Background()
+	err := h.client.Copy(ctx, &api.CopyRequest{Source: embedder, Destination: "mine"})
+	if err == nil || !strings.Contains(err.Error(), "runner pull") {
+		t.Fatalf("copy: %v", err)
+	}
+	err = h.client.Create(ctx, &api.CreateRequest{Model: "mine", From: embedder}, func(api.ProgressResponse) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("create: %v", err)
+	}
+	list, err := h.client.List(ctx)
+	if err != nil || len(list.Models) != 0 {
+		t.Fatalf("list after refused authoring: %+v, %v", list, err)
 	}
 }
 
