@@ -52,6 +52,12 @@ type TokenOptions struct {
 	// Truncate cuts inputs longer than the model takes; when false such
 	// input is an error.
 	Truncate bool
+	// Stride, when above zero, labels a text longer than the model takes
+	// in overlapping windows instead of cutting it (transformers' stride):
+	// each window holds as many tokens as the model takes, repeating
+	// Stride tokens of the window before, and each token takes its labels
+	// from the window where it sits farthest from a cut.
+	Stride int
 }
 
 // Entity is a token, word or group of words with its label.
@@ -97,19 +103,37 @@ func (m *Model) ClassifyTokens(ctx context.Context, texts []string, opts TokenOp
 	if ignore == nil {
 		ignore = []string{"O"}
 	}
-	encs, err := m.tokenize(ctx, texts, nil, opts.Truncate, tokenizer.LongestFirst)
+	if opts.Stride < 0 {
+		return nil, badRequest("stride %d is negative", opts.Stride)
+	}
+	encs, err := m.tokenize(ctx, texts, nil, opts.Truncate && opts.Stride == 0, tokenizer.LongestFirst)
 	if err != nil {
 		return nil, err
 	}
-	seqs, tokens, err := m.sequences(encs)
+	var windows []tokenWindow
+	var windowEncs []*tokenizer.Encoding
+	for i, enc := range encs {
+		ws, err := splitWindows(i, enc, m.maxLen, opts.Stride)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			windows = append(windows, w)
+			windowEncs = append(windowEncs, w.encoding(enc))
+		}
+	}
+	seqs, tokens, err := m.sequences(windowEncs)
 	if err != nil {
 		return nil, err
 	}
 	// scores[i][j] are the class probabilities of token j of text i (nil
 	// for special tokens).
 	scores := make([][][]float64, len(texts))
+	for i, enc := range encs {
+		scores[i] = make([][]float64, enc.Len())
+	}
 	var labels []string
-	err = m.batcher.Submit(ctx, seqs, func(i int, row engine.Row) error {
+	err = m.batcher.Submit(ctx, seqs, func(k int, row engine.Row) error {
 		data, shape, err := row.Output("logits")
 		if err != nil {
 			return err
@@ -123,14 +147,15 @@ func (m *Model) ClassifyTokens(ctx context.Context, texts []string, opts TokenOp
 				return err
 			}
 		}
-		enc := encs[i]
-		scores[i] = make([][]float64, row.Len)
+		w := windows[k]
+		enc := encs[w.text]
 		for j := range row.Len {
-			if enc.SpecialTokensMask[j] != 0 {
+			p := w.position(j, enc.Len())
+			if enc.SpecialTokensMask[p] != 0 || !w.owns(p) {
 				continue
 			}
-			scores[i][j] = make([]float64, n)
-			softmax(data[j*n:(j+1)*n], scores[i][j])
+			scores[w.text][p] = make([]float64, n)
+			softmax(data[j*n:(j+1)*n], scores[w.text][p])
 		}
 		return nil
 	})
@@ -192,4 +217,93 @@ func preEntities(tok *tokenizer.Tokenizer, text string, enc *tokenizer.Encoding,
 		pre = append(pre, p)
 	}
 	return pre
+}
+
+// tokenWindow is the part of a text's encoding one model run labels: the
+// encoding's leading special tokens, body tokens [start, end), and its
+// trailing special tokens. The body is the encoding between its leading
+// and trailing special tokens.
+type tokenWindow struct {
+	text        int // the text's index in the request
+	lead, trail int // special tokens at the encoding's ends
+	start, end  int // body positions in the window
+	// from and to are the body positions whose labels this window gives:
+	// those closer to its middle than to the middle of a neighbour.
+	from, to int
+}
+
+// splitWindows cuts the encoding of text i into windows of at most maxLen
+// tokens whose bodies overlap by stride tokens. An encoding that fits, or
+// any encoding when stride is 0, is one window.
+func splitWindows(i int, enc *tokenizer.Encoding, maxLen, stride int) ([]tokenWindow, error) {
+	n := enc.Len()
+	lead := 0
+	for lead < n && enc.SpecialTokensMask[lead] != 0 {
+		lead++
+	}
+	trail := 0
+	for trail < n-lead && enc.SpecialTokensMask[n-1-trail] != 0 {
+		trail++
+	}
+	body := n - lead - trail
+	if stride == 0 || n <= maxLen {
+		return []tokenWindow{{text: i, lead: lead, trail: trail, start: 0, end: body, from: 0, to: body}}, nil
+	}
+	size := maxLen - lead - trail
+	if stride >= size {
+		return nil, badRequest("stride %d must be less than the %d text tokens a window of the model holds", stride, max(size, 0))
+	}
+	var ws []tokenWindow
+	for start := 0; ; start += size - stride {
+		end := min(start+size, body)
+		ws = append(ws, tokenWindow{text: i, lead: lead, trail: trail, start: start, end: end})
+		if end == body {
+			break
+		}
+	}
+	// Neighbours split their overlap in the middle, so each token is
+	// labelled with as much context on both sides as the windows give.
+	for k := range ws {
+		ws[k].from, ws[k].to = ws[k].start, ws[k].end
+		if k > 0 {
+			ws[k].from = (ws[k].start + ws[k-1].end + 1) / 2
+		}
+		if k+1 < len(ws) {
+			ws[k].to = (ws[k+1].start + ws[k].end + 1) / 2
+		}
+	}
+	return ws, nil
+}
+
+// encoding returns the window's tokens of enc: its special tokens around
+// the body's slice.
+func (w tokenWindow) encoding(enc *tokenizer.Encoding) *tokenizer.Encoding {
+	n := enc.Len()
+	pick := func(s []int) []int {
+		out := make([]int, 0, w.lead+w.end-w.start+w.trail)
+		out = append(out, s[:w.lead]...)
+		out = append(out, s[w.lead+w.start:w.lead+w.end]...)
+		return append(out, s[n-w.trail:]...)
+	}
+	return &tokenizer.Encoding{IDs: pick(enc.IDs), TypeIDs: pick(enc.TypeIDs), SpecialTokensMask: pick(enc.SpecialTokensMask)}
+}
+
+// position maps token j of the window to its position in the text's
+// encoding of n tokens.
+func (w tokenWindow) position(j, n int) int {
+	body := w.end - w.start
+	switch {
+	case j < w.lead:
+		return j
+	case j < w.lead+body:
+		return w.lead + w.start + (j - w.lead)
+	}
+	return n - w.trail + (j - w.lead - body)
+}
+
+// owns reports whether the window gives the labels of the token at
+// position p of the text's encoding.
+func (w tokenWindow) owns(p int) bool {
+	q := p - w.lead
+	return q >= w.from && q < w.to
 }

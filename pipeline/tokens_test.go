@@ -197,3 +197,124 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// TestTokenClassificationStride labels a text three windows long: every
+// token is labelled once, in order, and as the window that owns it labels
+// it when that window's text runs alone.
+func TestTokenClassificationStride(t *testing.T) {
+	m := loadFixture(t, fixtures.TinyBERTNER)
+	ctx := context.Background()
+	every := pipeline.TokenOptions{IgnoreLabels: []string{}, Truncate: true}
+	// Words that are one token each, so a window's text is its words.
+	var words []string
+	for _, w := range strings.Fields("my name is and i live in met on the from serves near hired london paris sarah tuesday apple") {
+		r, err := m.ClassifyTokens(ctx, []string{w}, every)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Results[0]) == 1 {
+			words = append(words, w)
+		}
+	}
+	if len(words) < 4 {
+		t.Fatalf("only %d one-token words: %q", len(words), words)
+	}
+	size := m.ContextLength() - 2 // [CLS] text [SEP]
+	const stride = 32             // even: no token sits in two windows' middles alike
+	text := make([]string, 2*size+57)
+	for i := range text {
+		text[i] = words[(i*7+i/3)%len(words)]
+	}
+
+	// Short texts: a stride changes nothing.
+	short, err := m.ClassifyTokens(ctx, nerTexts, every)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strided, err := m.ClassifyTokens(ctx, nerTexts, pipeline.TokenOptions{IgnoreLabels: []string{}, Stride: stride})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range nerTexts {
+		if len(strided.Results[i]) != len(short.Results[i]) {
+			t.Fatalf("text %d: %d entities with a stride, %d without", i, len(strided.Results[i]), len(short.Results[i]))
+		}
+		for k, e := range strided.Results[i] {
+			if b := short.Results[i][k]; e.Label != b.Label || e.Index != b.Index || math.Abs(e.Score-b.Score) > 1e-6 {
+				t.Fatalf("text %d: %+v with a stride, %+v without", i, e, b)
+			}
+		}
+	}
+
+	got, err := m.ClassifyTokens(ctx, []string{strings.Join(text, " ")}, pipeline.TokenOptions{IgnoreLabels: []string{}, Stride: stride})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents := got.Results[0]
+	if len(ents) != len(text) {
+		t.Fatalf("%d of %d words labelled", len(ents), len(text))
+	}
+	// The windows as transformers cuts them, each run alone.
+	type window struct{ start, end int }
+	var windows []window
+	var alone []string
+	for start := 0; ; start += size - stride {
+		end := min(start+size, len(text))
+		windows = append(windows, window{start, end})
+		alone = append(alone, strings.Join(text[start:end], " "))
+		if end == len(text) {
+			break
+		}
+	}
+	if len(windows) != 3 {
+		t.Fatalf("%d windows", len(windows))
+	}
+	each, err := m.ClassifyTokens(ctx, alone, every)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := 0
+	for q, e := range ents {
+		if e.Word != text[q] || e.Index != q+1 || e.Start < pos {
+			t.Fatalf("entity %d is %+v, want the word %q after offset %d", q, e, text[q], pos)
+		}
+		pos = e.End
+		// The owner sees most context on the token's less-seen side (the
+		// text's own ends are not cuts).
+		best, owner := -1, 0
+		for k, w := range windows {
+			if q < w.start || q >= w.end {
+				continue
+			}
+			left, right := q-w.start, w.end-1-q
+			if w.start == 0 {
+				left = len(text)
+			}
+			if w.end == len(text) {
+				right = len(text)
+			}
+			if c := min(left, right); c > best {
+				best, owner = c, k
+			}
+		}
+		want := each.Results[owner][q-windows[owner].start]
+		if e.Label != want.Label || math.Abs(e.Score-want.Score) > 1e-5 {
+			t.Fatalf("word %d: %s %.6f; its window alone: %s %.6f", q, e.Label, e.Score, want.Label, want.Score)
+		}
+	}
+	if got.Tokens != len(text)+2*stride+3*2 {
+		t.Errorf("%d tokens run, want %d", got.Tokens, len(text)+2*stride+3*2)
+	}
+
+	// Aggregation works across the windows' seams as within one.
+	groups, err := m.ClassifyTokens(ctx, []string{strings.Join(text, " ")}, pipeline.TokenOptions{Aggregation: pipeline.AggregateSimple, Stride: stride})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups.Results[0]) == 0 {
+		t.Fatal("no groups")
+	}
+	if _, err := m.ClassifyTokens(ctx, []string{strings.Join(text, " ")}, pipeline.TokenOptions{Stride: size}); !errors.Is(err, pipeline.ErrBadRequest) {
+		t.Fatalf("a stride as long as the window: %v", err)
+	}
+}

@@ -203,18 +203,21 @@ func requestID() string {
 // token classifiers label tokens; with candidate_labels an NLI model
 // classifies zero-shot; otherwise a sequence classifier labels each text.
 type classifyRequest struct {
-	Model               string        `json:"model"`
-	Input               any           `json:"input"`
-	TopK                *int          `json:"top_k"`
-	CandidateLabels     any           `json:"candidate_labels"`
-	HypothesisTemplate  string        `json:"hypothesis_template"`
-	MultiLabel          bool          `json:"multi_label"`
-	Aggregation         string        `json:"aggregation"`
-	AggregationStrategy string        `json:"aggregation_strategy"`
-	IgnoreLabels        []string      `json:"ignore_labels"`
-	FunctionToApply     string        `json:"function_to_apply"`
-	Truncate            *bool         `json:"truncate"`
-	KeepAlive           *api.Duration `json:"keep_alive"`
+	Model               string   `json:"model"`
+	Input               any      `json:"input"`
+	TopK                *int     `json:"top_k"`
+	CandidateLabels     any      `json:"candidate_labels"`
+	HypothesisTemplate  string   `json:"hypothesis_template"`
+	MultiLabel          bool     `json:"multi_label"`
+	Aggregation         string   `json:"aggregation"`
+	AggregationStrategy string   `json:"aggregation_strategy"`
+	IgnoreLabels        []string `json:"ignore_labels"`
+	FunctionToApply     string   `json:"function_to_apply"`
+	Truncate            *bool    `json:"truncate"`
+	// Stride labels long texts in overlapping windows (token
+	// classification only).
+	Stride    int           `json:"stride"`
+	KeepAlive *api.Duration `json:"keep_alive"`
 }
 
 // classifyResponse holds one list per input, best first for labels, in
@@ -314,7 +317,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 		if req.TopK != nil || fn != pipeline.ScoreDefault {
 			return badRequest("top_k and function_to_apply do not apply to token classification")
 		}
-		res, err := l.ClassifyTokens(r.Context(), inputs, pipeline.TokenOptions{Aggregation: agg, IgnoreLabels: req.IgnoreLabels, Truncate: truncate})
+		res, err := l.ClassifyTokens(r.Context(), inputs, pipeline.TokenOptions{Aggregation: agg, IgnoreLabels: req.IgnoreLabels, Truncate: truncate, Stride: req.Stride})
 		if err != nil {
 			return err
 		}
@@ -322,7 +325,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 		for i, ents := range res.Results {
 			resp.Results[i] = entities(ents, res.Aggregated)
 		}
-	case aggName != "" || req.IgnoreLabels != nil:
+	case aggName != "" || req.IgnoreLabels != nil || req.Stride != 0:
 		return &pipeline.TaskError{Model: l.Name(), Want: pipeline.TaskTokens, Supported: l.Tasks()}
 	case req.CandidateLabels != nil:
 		if fn != pipeline.ScoreDefault {

@@ -211,6 +211,17 @@ func TestClassifyRoute(t *testing.T) {
 	if last := groups.Results[0][len(groups.Results[0])-1]; last["end"].(float64) != float64(len(runes)) {
 		t.Errorf("last group %v does not end at character %d", last, len(runes))
 	}
+
+	// A text longer than the model takes: cut by default, labelled to its
+	// end in windows with a stride.
+	long := strings.Repeat("Zoë Müller lives in Zürich. ", 300)
+	var cut, windows classifyAnswer
+	h.postJSON(t, "/api/classify", map[string]any{"model": ner, "input": long, "ignore_labels": []string{}}, &cut)
+	h.postJSON(t, "/api/classify", map[string]any{"model": ner, "input": long, "ignore_labels": []string{}, "stride": 64}, &windows)
+	lastEnd := func(a classifyAnswer) float64 { return a.Results[0][len(a.Results[0])-1]["end"].(float64) }
+	if n := float64(len([]rune(strings.TrimSpace(long)))); lastEnd(windows) != n || lastEnd(cut) >= n/2 {
+		t.Errorf("a %v-character text: labelled to %v with a stride, to %v cut", n, lastEnd(windows), lastEnd(cut))
+	}
 }
 
 func equalJSON(t *testing.T, a, b any) bool {
@@ -246,6 +257,8 @@ func TestEncoderRouteErrors(t *testing.T) {
 		"aggregation on a classifier":  {"/api/classify", `{"model":"` + classifier + `","input":"x","aggregation":"simple"}`, 400, "does not support token-classification"},
 		"unknown aggregation":          {"/api/classify", `{"model":"` + ner + `","input":"x","aggregation":"longest"}`, 400, "aggregation strategy"},
 		"top_k on tokens":              {"/api/classify", `{"model":"` + ner + `","input":"x","top_k":2}`, 400, "token classification"},
+		"stride on a classifier":       {"/api/classify", `{"model":"` + classifier + `","input":"x","stride":8}`, 400, "does not support token-classification"},
+		"negative stride":              {"/api/classify", `{"model":"` + ner + `","input":"x","stride":-1}`, 400, "negative"},
 		"unknown function":             {"/api/classify", `{"model":"` + classifier + `","input":"x","function_to_apply":"tanh"}`, 400, "score function"},
 		"negative top_k":               {"/api/classify", `{"model":"` + classifier + `","input":"x","top_k":-2}`, 400, "top_k"},
 		"input type":                   {"/api/classify", `{"model":"` + classifier + `","input":{"a":1}}`, 400, "invalid input"},

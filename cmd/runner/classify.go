@@ -51,6 +51,7 @@ func (c *classifyCmd) Run(ctx context.Context, args []string) error {
 	template := fs.String("template", "", "zero-shot hypothesis, {} standing for the label (default \""+pipeline.DefaultHypothesisTemplate+"\")")
 	topK := fs.IntP("top-k", "k", 0, "show only the K best labels of each text (0: all)")
 	agg := fs.String("aggregation", "", "token classification: none, simple, first, average or max (default none)")
+	stride := fs.Int("stride", 0, "token classification: label texts longer than the model takes in windows overlapping by this many tokens (0: cut them)")
 	asJSON := fs.Bool("json", false, "print what /api/classify answers")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -64,6 +65,9 @@ func (c *classifyCmd) Run(ctx context.Context, args []string) error {
 	}
 	if _, err := pipeline.ParseAggregation(*agg); err != nil {
 		return usageError{err}
+	}
+	if *stride < 0 {
+		return usageError{errors.New("--stride must not be negative")}
 	}
 	name, texts := fs.Arg(0), fs.Args()[1:]
 	if len(texts) == 0 {
@@ -88,6 +92,9 @@ func (c *classifyCmd) Run(ctx context.Context, args []string) error {
 	}
 	if *agg != "" {
 		req["aggregation_strategy"] = *agg
+	}
+	if *stride > 0 {
+		req["stride"] = *stride
 	}
 	conn, err := c.app.connect(ctx, &c.engine)
 	if err != nil {

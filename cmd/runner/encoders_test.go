@@ -130,6 +130,21 @@ func TestClassifyVerb(t *testing.T) {
 			t.Errorf("entity %+v", e)
 		}
 	}
+	long := strings.Repeat("Sarah lives in Zürich. ", 300)
+	out, err = runCLI(t, "classify", "runner-test/"+fixtures.TinyBERTNER, "--stride", "32", "--json", long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var windows classifyAnswer
+	if err := json.Unmarshal([]byte(out), &windows); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if n := len(windows.Results[0]); n == 0 || windows.Results[0][n-1].End == nil || *windows.Results[0][n-1].End < len([]rune(long))-30 {
+		t.Fatalf("a long text with --stride is not labelled to its end: %d entities", n)
+	}
+	if _, err := runCLI(t, "classify", "runner-test/"+fixtures.TinyBERTNER, "--stride", "-3", "x"); exitCode(err, io.Discard) != 2 {
+		t.Errorf("negative stride: %v, want a usage error", err)
+	}
 	if _, err := runCLI(t, "classify", "runner-test/"+fixtures.TinyBERTNER, "--aggregation", "longest", "x"); exitCode(err, io.Discard) != 2 {
 		t.Errorf("unknown aggregation: %v, want a usage error", err)
 	}
