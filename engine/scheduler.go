@@ -30,6 +30,17 @@ type SchedulerConfig struct {
 	// KeepAlive is how long an idle model stays loaded when a request does
 	// not say; negative keeps it for ever.
 	KeepAlive time.Duration
+	// FreeMemory, when set, reports the memory available to new models
+	// (see AvailableMemory). Before a load, idle models are unloaded, least
+	// recently used first, until the new model's Estimate fits; when the
+	// models in use leave too little, the load goes ahead with a warning.
+	// It is called with the scheduler's lock held, so it must not call
+	// back into the scheduler.
+	FreeMemory func() (int64, error)
+	// Estimate returns the memory a model will take once loaded (its
+	// files' size), before it is loaded; 0 means unknown. FreeMemory is
+	// consulted only with an Estimate.
+	Estimate func(ctx context.Context, name string) int64
 	// Logger receives load and unload notices; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -45,10 +56,13 @@ type Scheduler struct {
 	log *slog.Logger
 	now func() time.Time // test seam
 
-	mu      sync.Mutex // guards the fields below
-	models  map[string]*loaded
-	changed chan struct{} // closed and replaced whenever a model goes idle or away
-	closed  bool
+	mu     sync.Mutex // guards the fields below
+	models map[string]*loaded
+	// unloading is the memory of models being unloaded, not yet given
+	// back.
+	unloading int64
+	changed   chan struct{} // closed and replaced whenever a model goes idle or away
+	closed    bool
 }
 
 // loaded is a model that is loading or loaded.
@@ -101,6 +115,7 @@ func (l *Lease) Release(keepAlive *time.Duration) {
 // Acquire returns the model called name, loading it first if needed.
 func (s *Scheduler) Acquire(ctx context.Context, name string) (*Lease, error) {
 	start := s.now()
+	need := int64(-1) // the model's estimated size, once asked for
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -108,8 +123,13 @@ func (s *Scheduler) Acquire(ctx context.Context, name string) (*Lease, error) {
 			return nil, ErrSchedulerClosed
 		}
 		m, ok := s.models[name]
+		if !ok && need < 0 && s.cfg.FreeMemory != nil && s.cfg.Estimate != nil {
+			s.mu.Unlock()
+			need = max(s.cfg.Estimate(ctx, name), 0)
+			continue
+		}
 		if !ok {
-			if wait := s.makeRoomLocked(); wait != nil {
+			if wait := s.makeRoomLocked(name, need); wait != nil {
 				s.mu.Unlock()
 				select {
 				case <-wait:
@@ -118,7 +138,7 @@ func (s *Scheduler) Acquire(ctx context.Context, name string) (*Lease, error) {
 					return nil, ctx.Err()
 				}
 			}
-			m = &loaded{name: name, ready: make(chan struct{})}
+			m = &loaded{name: name, ready: make(chan struct{}), size: max(need, 0)}
 			s.models[name] = m
 			go s.load(m)
 		}
@@ -168,26 +188,60 @@ func (s *Scheduler) load(m *loaded) {
 	close(m.ready)
 }
 
-// makeRoomLocked unloads the least recently used idle model when the limit is
-// reached. It returns a channel to wait on when every loaded model is busy.
-func (s *Scheduler) makeRoomLocked() <-chan struct{} {
-	if s.cfg.MaxLoaded <= 0 || len(s.models) < s.cfg.MaxLoaded {
+// makeRoomLocked makes room to load name, of estimated size need (negative
+// or 0: unknown): it unloads the least recently used idle model when the
+// count limit is reached, and idle models until need fits in memory. It
+// returns a channel to wait on when the count limit is reached and every
+// loaded model is busy.
+func (s *Scheduler) makeRoomLocked(name string, need int64) <-chan struct{} {
+	if s.cfg.MaxLoaded > 0 && len(s.models) >= s.cfg.MaxLoaded {
+		victim := s.idlestLocked()
+		if victim == nil {
+			return s.changed
+		}
+		s.unloadLocked(victim, "making room")
+	}
+	if need <= 0 || s.cfg.FreeMemory == nil {
 		return nil
 	}
+	free, err := s.cfg.FreeMemory()
+	if err != nil {
+		return nil // unknown: the count limit alone applies
+	}
+	// Memory still to be taken by loads in flight and to be given back by
+	// unloads in flight counts as if they had finished.
+	free += s.unloading
+	for _, m := range s.models {
+		if !isReady(m) {
+			free -= m.size
+		}
+	}
+	for free < need {
+		victim := s.idlestLocked()
+		if victim == nil {
+			s.log.Warn("loading a model that may not fit in memory: the models loaded are in use",
+				"model", name, "size", need, "available", max(free, 0))
+			return nil
+		}
+		free += victim.size
+		s.unloadLocked(victim, "making room in memory")
+	}
+	return nil
+}
+
+// idlestLocked returns the least recently used loaded model nobody is
+// using, or nil.
+func (s *Scheduler) idlestLocked() *loaded {
 	var victim *loaded
 	for _, m := range s.models {
-		if m.refs > 0 || !isReady(m) {
+		if m.refs > 0 || !isReady(m) || m.err != nil {
 			continue
 		}
 		if victim == nil || m.lastUsed.Before(victim.lastUsed) {
 			victim = m
 		}
 	}
-	if victim == nil {
-		return s.changed
-	}
-	s.unloadLocked(victim, "making room")
-	return nil
+	return victim
 }
 
 func isReady(m *loaded) bool {
@@ -238,9 +292,14 @@ func (s *Scheduler) unloadLocked(m *loaded, why string) {
 	if m.timer != nil {
 		m.timer.Stop()
 	}
+	s.unloading += m.size
 	s.broadcastLocked()
 	go func() {
-		if err := m.model.Close(); err != nil {
+		err := m.model.Close()
+		s.mu.Lock()
+		s.unloading -= m.size
+		s.mu.Unlock()
+		if err != nil {
 			s.log.Error("unload model", "model", m.name, "error", err)
 			return
 		}

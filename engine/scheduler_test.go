@@ -236,3 +236,110 @@ func TestSchedulerCancelledWaiter(t *testing.T) {
 		t.Fatal(fmt.Sprintf("loaded %d times, want 1", n))
 	}
 }
+
+// memoryModels loads models of given sizes from a machine of total bytes,
+// reporting as free what the models not yet closed leave.
+type memoryModels struct {
+	total int64
+	sizes map[string]int64
+	mu    sync.Mutex
+	live  map[*countingModel]int64
+	all   map[string][]*countingModel
+}
+
+func (mm *memoryModels) load(ctx context.Context, name string) (Model, int64, error) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	m := &countingModel{name: name}
+	mm.live[m] = mm.sizes[name]
+	mm.all[name] = append(mm.all[name], m)
+	return m, mm.sizes[name], nil
+}
+
+func (mm *memoryModels) free() (int64, error) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	used := int64(0)
+	for m, size := range mm.live {
+		if m.closed.Load() == 0 {
+			used += size
+		}
+	}
+	return mm.total - used, nil
+}
+
+func (mm *memoryModels) closed(name string) int {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	n := 0
+	for _, m := range mm.all[name] {
+		n += int(m.closed.Load())
+	}
+	return n
+}
+
+func TestSchedulerMakesRoomInMemory(t *testing.T) {
+	mm := &memoryModels{total: 100, sizes: map[string]int64{"a": 40, "b": 30, "c": 50, "big": 90, "huge": 200},
+		live: map[*countingModel]int64{}, all: map[string][]*countingModel{}}
+	s := NewScheduler(SchedulerConfig{Load: mm.load, KeepAlive: time.Hour, FreeMemory: mm.free,
+		Estimate: func(_ context.Context, name string) int64 { return mm.sizes[name] }})
+	defer s.Close(context.Background())
+	ctx := context.Background()
+	use := func(name string) *Lease {
+		t.Helper()
+		l, err := s.Acquire(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	loaded := func() (names []string) {
+		for _, st := range s.Loaded() {
+			names = append(names, st.Name)
+		}
+		return names
+	}
+	use("a").Release(nil)
+	use("b").Release(nil)
+	if got := loaded(); len(got) != 2 {
+		t.Fatalf("loaded %v, want a and b (70 of 100)", got)
+	}
+	// c (50) fits once the least recently used idle model (a) goes.
+	c := use("c")
+	waitFor(t, "a to be unloaded", func() bool { return mm.closed("a") == 1 })
+	if mm.closed("b") != 0 {
+		t.Fatal("b was unloaded too")
+	}
+	// big (90) needs every idle model gone; c is in use, so it stays and
+	// big loads anyway.
+	use("big").Release(nil)
+	waitFor(t, "b to be unloaded", func() bool { return mm.closed("b") == 1 })
+	if mm.closed("c") != 0 {
+		t.Fatal("a model in use was unloaded")
+	}
+	c.Release(nil)
+	// A model that cannot fit at all still loads, after the idle ones go.
+	use("huge").Release(nil)
+	waitFor(t, "big and c to be unloaded", func() bool { return mm.closed("big") == 1 && mm.closed("c") == 1 })
+	if got := loaded(); len(got) != 1 || got[0] != "huge" {
+		t.Fatalf("loaded %v, want only huge", got)
+	}
+}
+
+func TestSchedulerMemoryUnknown(t *testing.T) {
+	rec := &loadRecorder{}
+	s := NewScheduler(SchedulerConfig{Load: rec.load, KeepAlive: time.Hour,
+		FreeMemory: func() (int64, error) { return 0, ErrMemoryUnknown },
+		Estimate:   func(context.Context, string) int64 { return 1 << 40 }})
+	defer s.Close(context.Background())
+	for _, name := range []string{"a", "b", "c"} {
+		l, err := s.Acquire(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Release(nil)
+	}
+	if n := len(s.Loaded()); n != 3 {
+		t.Fatalf("%d models loaded; with memory unknown, none should be unloaded", n)
+	}
+}

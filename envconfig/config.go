@@ -228,7 +228,7 @@ func All() []Entry {
 		{"RUNNER_HOST", Host(), "Address to listen on and to call (default " + DefaultHost + ")"},
 		{"RUNNER_ORT_LIB", ORTLibrary(), "Path to the ONNX Runtime shared library (default: the one make deps fetched)"},
 		{"RUNNER_KEEP_ALIVE", KeepAlive(), "How long an idle model stays loaded: seconds or a duration, negative for ever (default 5m)"},
-		{"RUNNER_MAX_LOADED_MODELS", MaxLoadedModels(), "Most models loaded at once; idle ones are evicted least recently used first (default 3)"},
+		{"RUNNER_MAX_LOADED_MODELS", MaxLoadedModels(), "Most models loaded at once; idle ones are evicted least recently used first (default 3), and when a new model would not fit in the memory available"},
 		{"RUNNER_MAX_QUEUE", MaxQueue(), "Most requests waiting per model before new ones get 503 (default 512)"},
 		{"RUNNER_MAX_BATCH_TOKENS", MaxBatchTokens(), "Most tokens, padding included, in one embedding or classification batch (default 1024 on CPU, 16384 on GPU)"},
 		{"RUNNER_NUM_THREADS", NumThreads(), "ONNX Runtime threads per model (default: one per physical core)"},

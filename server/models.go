@@ -30,6 +30,10 @@ type ModelsConfig struct {
 	MaxBatchTokens int
 	// AutoPull lets a request for a model not yet pulled pull it first.
 	AutoPull bool
+	// FreeMemory, when set, reports the memory new models can take (see
+	// engine.AvailableMemory); idle models are unloaded, least recently
+	// used first, to make room for a model that would not fit.
+	FreeMemory func() (int64, error)
 	// Logger receives load, unload and pull notices.
 	Logger *slog.Logger
 }
@@ -56,12 +60,24 @@ func NewModels(cfg ModelsConfig) *Models {
 	}
 	m := &Models{cfg: cfg, log: cfg.Logger, names: map[string]string{}}
 	m.sched = engine.NewScheduler(engine.SchedulerConfig{
-		Load:      m.load,
-		MaxLoaded: cfg.MaxLoaded,
-		KeepAlive: cfg.KeepAlive,
-		Logger:    cfg.Logger,
+		Load:       m.load,
+		MaxLoaded:  cfg.MaxLoaded,
+		KeepAlive:  cfg.KeepAlive,
+		FreeMemory: cfg.FreeMemory,
+		Estimate:   m.estimate,
+		Logger:     cfg.Logger,
 	})
 	return m
+}
+
+// estimate is the scheduler's Estimate: the size of the model's files,
+// which their tensors take once loaded (0 when unknown).
+func (m *Models) estimate(ctx context.Context, name string) int64 {
+	mod, err := m.cfg.Store.Resolve(ctx, name, modelstore.ResolveOptions{})
+	if err != nil {
+		return 0
+	}
+	return mod.Size
 }
 
 // Store returns the model store.

@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,6 +290,55 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error body is not JSON: %s", body)
 			}
 		})
+	}
+}
+
+// TestLowMemoryUnloadsIdleModels: when memory runs short, loading a model
+// unloads the idle ones first, as /api/ps shows.
+func TestLowMemoryUnloadsIdleModels(t *testing.T) {
+	var free atomic.Int64
+	free.Store(1 << 40)
+	h := startServer(t, func(mc *server.ModelsConfig) {
+		mc.MaxLoaded = 0
+		mc.FreeMemory = func() (int64, error) { return free.Load(), nil }
+	})
+	ctx := context.Background()
+	running := func() (names []string) {
+		ps, err := h.client.ListRunning(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ps.Models {
+			names = append(names, m.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	if _, err := h.client.Embed(ctx, &api.EmbedRequest{Model: embedder, Input: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := h.post(t, "POST", "/api/classify", `{"model":"`+testOrg+"/"+fixtures.TinyBERTClassifier+`","input":"x"}`); status != 200 {
+		t.Fatalf("classify: %d %s", status, body)
+	}
+	if got := running(); len(got) != 2 {
+		t.Fatalf("running %v with memory to spare, want the embedder and the classifier", got)
+	}
+	// The machine fills up: the next model makes room by unloading the
+	// least recently used idle model, as many as it needs.
+	free.Store(1 << 20)
+	status, body := h.post(t, "POST", "/api/rerank", `{"model":"`+testOrg+"/"+fixtures.TinyBERTReranker+`","query":"q","documents":["d"]}`)
+	if status != 200 {
+		t.Fatalf("rerank: %d %s", status, body)
+	}
+	if got := running(); len(got) != 2 || !strings.Contains(got[0], fixtures.TinyBERTClassifier) || !strings.Contains(got[1], fixtures.TinyBERTReranker) {
+		t.Fatalf("running %v, want the classifier and the reranker", got)
+	}
+	free.Store(-1 << 30)
+	if status, body := h.post(t, "POST", "/api/classify", `{"model":"`+testOrg+"/"+fixtures.TinyBERTNER+`","input":"x"}`); status != 200 {
+		t.Fatalf("token classification: %d %s", status, body)
+	}
+	if got := running(); len(got) != 1 || !strings.Contains(got[0], fixtures.TinyBERTNER) {
+		t.Fatalf("running %v, want only the token classifier", got)
 	}
 }
 

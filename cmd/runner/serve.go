@@ -60,6 +60,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		MaxQueue:       envconfig.MaxQueue(),
 		MaxBatchTokens: envconfig.MaxBatchTokens(),
 		AutoPull:       !c.noPull && !envconfig.HFOffline(),
+		FreeMemory:     engine.AvailableMemory,
 		Logger:         log,
 	})
 	srv, err := server.New(server.Config{
