@@ -2,26 +2,11 @@ package engine
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-// writeTree writes files (slash paths) under a new directory.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
+	"runner/internal/testenv"
+)
 
 func TestAvailableMemory(t *testing.T) {
 	const meminfo = "MemTotal:       32000000 kB\nMemFree:         1000000 kB\nMemAvailable:    8000000 kB\n"
@@ -65,14 +50,16 @@ func TestAvailableMemory(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			root := writeTree(t, c.files)
+			root := t.TempDir()
+			testenv.WriteFiles(t, root, c.files)
 			got, err := availableMemory(filepath.Join(root, "proc"), filepath.Join(root, "cg"))
 			if err != nil || got != c.want {
 				t.Fatalf("got %d (%v), want %d", got, err, c.want)
 			}
 		})
 	}
-	root := writeTree(t, map[string]string{"proc/meminfo": "MemTotal: 5 kB\n"})
+	root := t.TempDir()
+	testenv.WriteFiles(t, root, map[string]string{"proc/meminfo": "MemTotal: 5 kB\n"})
 	if _, err := availableMemory(filepath.Join(root, "proc"), filepath.Join(root, "cg")); !errors.Is(err, ErrMemoryUnknown) {
 		t.Fatalf("meminfo without MemAvailable: %v", err)
 	}

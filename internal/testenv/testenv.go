@@ -94,3 +94,18 @@ func Node(t testing.TB, script string, stdin []byte, args ...string) []byte {
 	}
 	return out
 }
+
+// WriteFiles writes files, slash-separated paths under dir to their
+// contents, making the folders they need.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

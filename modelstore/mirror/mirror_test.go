@@ -25,19 +25,6 @@ import (
 	"runner/modelstore/mirror"
 )
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for p, data := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func gitSHA1(s string) string {
 	h := sha1.New()
 	fmt.Fprintf(h, "blob %d\x00%s", len(s), s)
@@ -88,7 +75,7 @@ func do(t *testing.T, method, url string, hdr map[string]string) (*http.Response
 
 func TestRepoInfoAndErrors(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, filepath.Join(root, "org", "m"), repoFiles)
+	testenv.WriteFiles(t, filepath.Join(root, "org", "m"), repoFiles)
 	srv := startMirror(t, mirror.Options{Dir: root})
 	resp, body := do(t, "GET", srv.URL+"/api/models/org/m?blobs=true", nil)
 	var info struct {
@@ -157,7 +144,7 @@ func TestRepoInfoAndErrors(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, filepath.Join(root, "org", "m"), repoFiles)
+	testenv.WriteFiles(t, filepath.Join(root, "org", "m"), repoFiles)
 	srv := startMirror(t, mirror.Options{Dir: root})
 	graph := repoFiles["onnx/model.onnx"]
 
@@ -189,7 +176,7 @@ func TestResolve(t *testing.T) {
 
 func TestTreePagination(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, filepath.Join(root, "org", "m"), repoFiles)
+	testenv.WriteFiles(t, filepath.Join(root, "org", "m"), repoFiles)
 	srv := startMirror(t, mirror.Options{Dir: root, PageSize: 2})
 	type entry struct {
 		Type, Path, OID string
@@ -242,7 +229,7 @@ func TestTreePagination(t *testing.T) {
 
 func TestHashesAreCached(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, filepath.Join(root, "org", "m"), repoFiles)
+	testenv.WriteFiles(t, filepath.Join(root, "org", "m"), repoFiles)
 	srv := startMirror(t, mirror.Options{Dir: root})
 	p := filepath.Join(root, "org", "m", "onnx", "model.onnx")
 	etag := func() string {
@@ -274,7 +261,7 @@ func TestHashesAreCached(t *testing.T) {
 // runner's own client.
 func TestServesHubCache(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, filepath.Join(root, "org", "m"), repoFiles)
+	testenv.WriteFiles(t, filepath.Join(root, "org", "m"), repoFiles)
 	src := startMirror(t, mirror.Options{Dir: root})
 	ctx := context.Background()
 	first, err := modelstore.New(modelstore.Options{Endpoint: src.URL, CacheDir: t.TempDir()})
@@ -287,7 +274,7 @@ func TestServesHubCache(t *testing.T) {
 	}
 	// Point a PR ref at the same commit, then serve that cache.
 	ref := filepath.Join(first.CacheDir(), "models--org--m", "refs", "refs", "pr", "1")
-	writeFiles(t, filepath.Dir(ref), map[string]string{"1": m.Commit})
+	testenv.WriteFiles(t, filepath.Dir(ref), map[string]string{"1": m.Commit})
 	edge := startMirror(t, mirror.Options{Dir: first.CacheDir()})
 	second, err := modelstore.New(modelstore.Options{Endpoint: edge.URL, CacheDir: t.TempDir()})
 	if err != nil {
@@ -335,7 +322,7 @@ func TestTransformersJS(t *testing.T) {
 	files["tokenizer.json"] = tinyTokenizer
 	files["tokenizer_config.json"] = `{"tokenizer_class":"BertTokenizer","do_lower_case":true,"model_max_length":512}`
 	files["onnx/model_quantized.onnx"] = strings.Repeat("q8", 64)
-	writeFiles(t, filepath.Join(root, "org", "m"), files)
+	testenv.WriteFiles(t, filepath.Join(root, "org", "m"), files)
 	srv := startMirror(t, mirror.Options{Dir: root})
 	const script = `
 import { env, AutoTokenizer, AutoConfig, ModelRegistry } from '@huggingface/transformers';
