@@ -219,7 +219,7 @@ func (s *Scheduler) makeRoomLocked(name string, need int64) <-chan struct{} {
 	for free < need {
 		victim := s.idlestLocked()
 		if victim == nil {
-			s.log.Warn("loading a model that may not fit in memory: the models loaded are in use",
+			s.log.Warn("loading a model that may not fit in the memory available; no idle model is left to unload",
 				"model", name, "size", need, "available", max(free, 0))
 			return nil
 		}
@@ -234,7 +234,7 @@ func (s *Scheduler) makeRoomLocked(name string, need int64) <-chan struct{} {
 func (s *Scheduler) idlestLocked() *loaded {
 	var victim *loaded
 	for _, m := range s.models {
-		if m.refs > 0 || !isReady(m) || m.err != nil {
+		if m.refs > 0 || !isReady(m) {
 			continue
 		}
 		if victim == nil || m.lastUsed.Before(victim.lastUsed) {

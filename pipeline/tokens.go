@@ -276,9 +276,12 @@ func splitWindows(i int, enc *tokenizer.Encoding, maxLen, stride int) ([]tokenWi
 }
 
 // encoding returns the window's tokens of enc: its special tokens around
-// the body's slice.
+// the body's slice (enc itself when the window is all of it).
 func (w tokenWindow) encoding(enc *tokenizer.Encoding) *tokenizer.Encoding {
 	n := enc.Len()
+	if w.start == 0 && w.end == n-w.lead-w.trail {
+		return enc
+	}
 	pick := func(s []int) []int {
 		out := make([]int, 0, w.lead+w.end-w.start+w.trail)
 		out = append(out, s[:w.lead]...)
