@@ -110,7 +110,19 @@ func (s *runnerServer) post(ctx context.Context, path string, body, out any) err
 
 // peakRSS returns the server's peak resident set size in bytes (Linux).
 func (s *runnerServer) peakRSS() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	// runner serve is a supervisor and the worker that serves: count both.
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	total := vmHWM(pid)
+	children, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+	for _, child := range strings.Fields(string(children)) {
+		total += vmHWM(child)
+	}
+	return total
+}
+
+// vmHWM returns a process's peak resident set size, or 0.
+func vmHWM(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
