@@ -111,11 +111,15 @@ func (s *runnerServer) post(ctx context.Context, path string, body, out any) err
 // peakRSS returns the server's peak resident set size in bytes (Linux).
 func (s *runnerServer) peakRSS() int64 {
 	// runner serve is a supervisor and the worker that serves: count both.
+	// Each thread lists the children it started.
 	pid := strconv.Itoa(s.cmd.Process.Pid)
 	total := vmHWM(pid)
-	children, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
-	for _, child := range strings.Fields(string(children)) {
-		total += vmHWM(child)
+	tasks, _ := filepath.Glob("/proc/" + pid + "/task/*/children")
+	for _, f := range tasks {
+		children, _ := os.ReadFile(f)
+		for _, child := range strings.Fields(string(children)) {
+			total += vmHWM(child)
+		}
 	}
 	return total
 }
