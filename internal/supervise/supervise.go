@@ -57,8 +57,9 @@ const (
 
 // Run starts a worker and restarts it whenever it dies after becoming
 // ready, until ctx ends; then it asks the worker to stop (SIGTERM), waits
-// for it, and returns nil. It returns an error when a worker fails before
-// it is ready.
+// for it, and returns nil (an error if it had to kill it after
+// StopTimeout). It returns an error when a worker fails before it is
+// ready.
 func Run(ctx context.Context, cfg Config) error {
 	if !Supported {
 		return errors.New("supervise: not supported on this system")
@@ -84,7 +85,11 @@ func Run(ctx context.Context, cfg Config) error {
 		select {
 		case <-w.ready:
 		case <-w.exited:
-			return fmt.Errorf("the server's worker stopped before it was ready: %w", w.err)
+			// exited closes only once readiness is settled, so a worker
+			// that served for an instant is not taken for one that never did.
+			if !w.wasReady() {
+				return fmt.Errorf("the server's worker stopped before it was ready: %w", w.err)
+			}
 		case <-ctx.Done():
 			return w.stop(cfg.StopTimeout)
 		}
@@ -138,7 +143,9 @@ func start(cmd *exec.Cmd, sock *os.File) (*worker, error) {
 		return nil, fmt.Errorf("supervise: start the server's worker: %w", err)
 	}
 	w := &worker{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{})}
+	settled := make(chan struct{}) // the readiness pipe has been read
 	go func() {
+		defer close(settled)
 		defer r.Close()
 		var b [1]byte
 		if n, _ := r.Read(b[:]); n == 1 {
@@ -147,9 +154,20 @@ func start(cmd *exec.Cmd, sock *os.File) (*worker, error) {
 	}()
 	go func() {
 		w.err = cmd.Wait()
+		<-settled // the worker's end of the pipe closed with it
 		close(w.exited)
 	}()
 	return w, nil
+}
+
+// wasReady reports whether the worker said it serves.
+func (w *worker) wasReady() bool {
+	select {
+	case <-w.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop asks the worker to finish (SIGTERM) and waits for it, killing it

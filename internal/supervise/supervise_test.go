@@ -15,7 +15,8 @@ import (
 
 // workerMode makes the test binary a worker: "serve" answers its pid on /
 // and exits with status 2 (as Go does after a fault in native code) on
-// /crash; "fail" exits with status 3 before it is ready.
+// /crash; "flash" exits with status 2 the moment it is ready; "fail" exits
+// with status 3 before it is ready.
 const workerMode = "SUPERVISE_TEST_WORKER"
 
 func TestMain(m *testing.M) {
@@ -37,6 +38,12 @@ func TestMain(m *testing.M) {
 			fmt.Fprint(w, os.Getpid())
 		}))
 		os.Exit(1)
+	case "flash":
+		if err := Ready(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(2)
 	case "fail":
 		os.Exit(3)
 	}
@@ -136,5 +143,36 @@ func TestNotAWorker(t *testing.T) {
 	}
 	if _, err := Listener(); err == nil {
 		t.Fatal("Listener outside a worker gave a socket")
+	}
+}
+
+// TestRunRestartsAWorkerThatDiesAsItBecomesReady: a worker that says it is
+// ready and dies at once is restarted, not taken for one that never served.
+func TestRunRestartsAWorkerThatDiesAsItBecomesReady(t *testing.T) {
+	if !Supported {
+		t.Skip("no supervision on this system")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	starts := 0
+	err = Run(ctx, Config{Listener: ln.(*net.TCPListener), Command: func() *exec.Cmd {
+		if starts++; starts == 4 {
+			cancel()
+		}
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), workerMode+"=flash")
+		return cmd
+	}})
+	if err != nil || starts < 4 {
+		t.Fatalf("Run after %d starts: %v", starts, err)
 	}
 }
